@@ -1,0 +1,107 @@
+"""The `workbench` command as users run it: exit codes, one-line errors, nothing written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+LIVE = "sk_live_" + "P0o9I8u7" * 4
+
+
+def run(*args: str, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "WORKBENCH_"))}
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "workbench.cli", *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("workbench: error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_doctor_on_the_sandbox(tmp_path):
+    result = run(
+        "doctor",
+        env={"WORKBENCH_DATA_DIR": str(tmp_path / "data"), "WORKBENCH_ENV_FILE": os.devnull},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "profile:      sandbox" in result.stdout
+    assert "api check:    ok, acct_" in result.stdout
+    assert "stripe 16." in result.stdout
+
+
+def test_malformed_key(tmp_path):
+    result = run(
+        "doctor",
+        env={"STRIPE_API_KEY": "sk_oops_" + "Zq7" * 8, "WORKBENCH_DATA_DIR": str(tmp_path)},
+    )
+    assert_one_line_error(result, "STRIPE_API_KEY")
+    assert "Zq7" not in result.stderr + result.stdout
+
+
+def test_unknown_account(tmp_path):
+    result = run("doctor", "--account", "shop", env={"WORKBENCH_DATA_DIR": str(tmp_path)})
+    assert_one_line_error(result, "unknown account 'shop'")
+
+
+def test_unreadable_env_file(tmp_path):
+    result = run("doctor", env={"WORKBENCH_ENV_FILE": str(tmp_path / "nope.env")})
+    assert_one_line_error(result, "cannot read the env file")
+
+
+def test_data_dir_that_cannot_be_created(tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    result = run("doctor", env={"WORKBENCH_DATA_DIR": str(blocker / "data")})
+    assert_one_line_error(result, "WORKBENCH_DATA_DIR")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]
+
+
+def test_unreachable_api_fails_without_printing_the_key(tmp_path):
+    result = run(
+        "doctor",
+        env={
+            "STRIPE_API_KEY": LIVE,
+            "STRIPE_API_BASE": "http://127.0.0.1:9",
+            "WORKBENCH_DATA_DIR": str(tmp_path),
+        },
+    )
+    assert_one_line_error(result, "did not answer")
+    assert LIVE[8:-4] not in result.stdout + result.stderr
+    assert "sk_live_..." + LIVE[-4:] in result.stdout
+
+
+def test_bad_usage_exits_2():
+    assert run("no-such-command").returncode == 2
+    assert run("sandbox", "serve", "--port", "many").returncode == 2
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["doctor"],
+        ["sandbox"],
+        ["sandbox", "serve"],
+        ["sandbox", "reset"],
+        ["sandbox", "advance"],
+    ],
+)
+def test_help_everywhere(command):
+    result = run(*command, "--help")
+    assert result.returncode == 0
+    assert "usage: workbench" in result.stdout

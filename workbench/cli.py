@@ -1,0 +1,227 @@
+"""The `workbench` command. Exit codes: 0 success, 1 failure (one line, no traceback unless
+--debug), 2 bad usage (argparse's own), 130 interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import platform
+import sys
+import time
+from pathlib import Path
+
+import stripe
+
+import workbench
+from workbench import config
+from workbench.exceptions import WorkbenchError
+
+PACKAGES = (
+    "stripe",
+    "pandas",
+    "papermill",
+    "jupyterlab",
+    "ipywidgets",
+    "nbval",
+    "python-dotenv",
+    "matplotlib",
+    "tqdm",
+)
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def doctor(args: argparse.Namespace) -> int:
+    """Print what the workbench would use, and check that the API answers."""
+    settings = config.load()
+    chosen = settings.account(args.account)
+    print(f"account:      {chosen.name} (of {', '.join(sorted(settings.accounts))})")
+    print(f"profile:      {chosen.profile}")
+    print(
+        f"key:          {chosen.key!r} ({chosen.key.mode} mode"
+        f"{', restricted' if chosen.key.restricted else ''})"
+    )
+    print(f"env file:     {settings.env_file or 'none (' + str(settings.root / '.env') + ')'}")
+    print(f"data dir:     {config.ensure_data_dir(settings)}")
+    print(f"live writes:  {'allowed' if settings.allow_live_writes else 'refused'}")
+    print(
+        "versions:     "
+        + ", ".join(
+            [f"python {platform.python_version()}", f"workbench {workbench.__version__}"]
+            + [f"{p} {_version(p)}" for p in PACKAGES]
+        )
+    )
+    session = workbench.connect(chosen.name, settings)
+    print(f"api base:     {session.api_base}")
+    started = time.monotonic()
+    try:
+        account = session.client.v1.accounts.retrieve_current()
+    except stripe.StripeError as exc:
+        raise WorkbenchError(
+            f"the API at {session.api_base} did not answer GET /v1/account: "
+            f"{exc.user_message or type(exc).__name__}"
+        ) from None
+    print(
+        f"api check:    ok, {account.id} ({account.country}, settles in "
+        f"{str(account.default_currency).upper()}) in "
+        f"{(time.monotonic() - started) * 1000:.0f} ms"
+    )
+    return 0
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    if args.data_dir:
+        return Path(args.data_dir)
+    return config.ensure_data_dir(config.load())
+
+
+def _sandbox_key(args: argparse.Namespace) -> str:
+    return args.api_key or config.load().sandbox_key
+
+
+def sandbox_serve(args: argparse.Namespace) -> int:
+    from workbench.sandbox import Sandbox
+    from workbench.sandbox.faults import Faults
+
+    faults = Faults.from_env().updated(
+        {
+            name: value
+            for name, value in {
+                "latency_ms": args.latency_ms,
+                "jitter_ms": args.jitter_ms,
+                "rate_limit": args.rate_limit,
+                "error_rate": args.error_rate,
+                "drop_rate": args.drop_rate,
+            }.items()
+            if value is not None
+        }
+    )
+    server = Sandbox(_data_dir(args), port=args.port, api_key=_sandbox_key(args), faults=faults)
+    print(
+        f"sandbox serving {server.url} (data in {server.data_dir / 'sandbox'}); "
+        f"key {config.redact(server.api_key)}; Ctrl-C stops it",
+        flush=True,
+    )
+    server.serve_forever()
+    return 0
+
+
+def _store(args: argparse.Namespace):
+    from workbench.sandbox.server import Api
+
+    return Api(_data_dir(args), _sandbox_key(args)).store(args.account)
+
+
+def sandbox_reset(args: argparse.Namespace) -> int:
+    from workbench.sandbox import control
+    from workbench.sandbox.backend import Backend
+
+    store = _store(args)
+    with store.transaction():
+        control.reset(None, Backend(store), {})
+    print(f"sandbox account {args.account!r} emptied ({store.path})")
+    return 0
+
+
+def sandbox_advance(args: argparse.Namespace) -> int:
+    from workbench.sandbox import clock
+
+    seconds = round((args.days or 0) * 86400 + (args.hours or 0) * 3600)
+    if seconds <= 0:
+        raise WorkbenchError("give a positive --days or --hours to advance the sandbox clock")
+    state = clock.advance(_store(args), seconds)
+    print(
+        f"sandbox clock for {args.account!r} now at "
+        f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(state['now']))}"
+    )
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="workbench", description=__doc__.split("\n")[0])
+    main.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    main.add_argument("--version", action="version", version=workbench.__version__)
+    commands = main.add_subparsers(dest="command", required=True, metavar="command")
+
+    check = commands.add_parser(
+        "doctor", help="show settings and check the API answers", description=doctor.__doc__
+    )
+    check.add_argument("--account", help="a named account (STRIPE_API_KEY__<NAME>)")
+    check.set_defaults(run=doctor)
+
+    box = commands.add_parser(
+        "sandbox",
+        help="the local Stripe-compatible server",
+        description="Run and steer the local sandbox.",
+    )
+    box_commands = box.add_subparsers(dest="sandbox_command", required=True, metavar="action")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", help="state folder (default: WORKBENCH_DATA_DIR)")
+    common.add_argument(
+        "--api-key", help="the sandbox key (default: WORKBENCH_SANDBOX_KEY or sk_test_workbench)"
+    )
+    account = argparse.ArgumentParser(add_help=False)
+    account.add_argument("--account", default="default", help="sandbox account name")
+
+    serve = box_commands.add_parser(
+        "serve",
+        parents=[common],
+        help="serve the API",
+        description="Serve the sandbox on 127.0.0.1.",
+    )
+    serve.add_argument("--port", type=int, default=12111)
+    serve.add_argument("--latency-ms", type=float, help="added to every /v1 request")
+    serve.add_argument("--jitter-ms", type=float, help="random extra latency, 0 to this")
+    serve.add_argument("--rate-limit", type=float, help="requests/s (Stripe: 25 test, 100 live)")
+    serve.add_argument("--error-rate", type=float, help="share of requests answered 500")
+    serve.add_argument(
+        "--drop-rate",
+        type=float,
+        help="share of POSTs whose connection drops after the work is done",
+    )
+    serve.set_defaults(run=sandbox_serve)
+
+    reset = box_commands.add_parser(
+        "reset",
+        parents=[common, account],
+        help="empty a sandbox account",
+        description="Delete every object of a sandbox account.",
+    )
+    reset.set_defaults(run=sandbox_reset)
+
+    advance = box_commands.add_parser(
+        "advance",
+        parents=[common, account],
+        help="move the sandbox clock forward",
+        description="Move sandbox time forward; what falls due "
+        "in between (availability, payouts, expiry) "
+        "runs in order.",
+    )
+    advance.add_argument("--days", type=float)
+    advance.add_argument("--hours", type=float)
+    advance.set_defaults(run=sandbox_advance)
+    return main
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("workbench: interrupted", file=sys.stderr)
+        return 130
+    except (WorkbenchError, stripe.StripeError, OSError) as exc:
+        if args.debug:
+            raise
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"workbench: error: {message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

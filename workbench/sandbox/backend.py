@@ -1,0 +1,129 @@
+"""A request's view of one account: its store, the instant it happens at, ids and events.
+
+Models take a Backend and never see HTTP. A Backend is cheap and made per request (or per
+seeded day), so `now` is one instant for everything a request writes.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import string
+
+from workbench.sandbox.exceptions import ResourceMissing
+from workbench.sandbox.state import Store
+
+API_VERSION = "2026-10-28.endive"
+EVENT_RETENTION = 30 * 86400
+_ALPHABET = string.ascii_letters + string.digits
+_SYSTEM_RANDOM = random.SystemRandom()
+# The label Stripe's "No such ..." message uses for each object.
+LABELS = {
+    "payment_intent": "payment_intent",
+    "payment_method": "PaymentMethod",
+    "balance_transaction": "balance transaction",
+    "webhook_endpoint": "webhook endpoint",
+    "card": "source",
+}
+
+
+def new_id(prefix: str, length: int = 24, rng: random.Random = _SYSTEM_RANDOM) -> str:
+    """Stripe-style ids: a type prefix and random letters and digits (`ch_3MmlLrLkdIwHu7ix`)."""
+    return f"{prefix}_{''.join(rng.choices(_ALPHABET, k=length))}"
+
+
+class Backend:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        now: int | None = None,
+        rng: random.Random | None = None,
+        request_id: str | None = None,
+        idempotency_key: str | None = None,
+    ):
+        self.store = store
+        self.now = store.now() if now is None else now
+        self.rng = rng or _SYSTEM_RANDOM
+        self.request_id = request_id
+        self.idempotency_key = idempotency_key
+        self.keep_events_from = self.now - EVENT_RETENTION
+        self.events_written: list[str] = []
+        self._endpoints: list[dict] | None = None
+
+    def new_id(self, prefix: str, length: int = 24) -> str:
+        return new_id(prefix, length, self.rng)
+
+    def token(self, length: int = 16) -> str:
+        return "".join(self.rng.choices(_ALPHABET, k=length))
+
+    def get(self, object_id: str, kind: str, *, param: str = "id") -> dict:
+        """The object, or Stripe's 404 `No such charge: 'ch_...'`."""
+        obj = self.store.get(object_id, kind) if isinstance(object_id, str) else None
+        if obj is None:
+            raise ResourceMissing(LABELS.get(kind, kind), str(object_id), param)
+        return obj
+
+    @property
+    def account(self) -> dict:
+        return self.store.setting("account")
+
+    def emit(
+        self, event_type: str, obj: dict, previous: dict | None = None, created: int | None = None
+    ) -> None:
+        """Record an event (and queue its webhook deliveries), as Stripe does on every change."""
+        created = self.now if created is None else created
+        if created < self.keep_events_from:
+            return
+        automatic = self.request_id is None
+        event = {
+            "id": self.new_id("evt"),
+            "object": "event",
+            "account": None,
+            "api_version": self.account["api_version"] if self.account else API_VERSION,
+            "context": None,
+            "created": created,
+            "data": {"object": obj, "previous_attributes": previous},
+            "livemode": False,
+            "pending_webhooks": 0,
+            "request": {
+                "id": None if automatic else self.request_id,
+                "idempotency_key": None if automatic else self.idempotency_key,
+            },
+            "type": event_type,
+        }
+        endpoints = [
+            e
+            for e in self.endpoints()
+            if "*" in e["enabled_events"] or event_type in e["enabled_events"]
+        ]
+        event["pending_webhooks"] = len(endpoints)
+        self.store.insert(event)
+        self.events_written.append(event["id"])
+        for endpoint in endpoints:
+            self.store.conn.execute(
+                "INSERT INTO deliveries (event, endpoint, next_attempt) VALUES (?, ?, 0)",
+                (event["id"], endpoint["id"]),
+            )
+
+    def endpoints(self) -> list[dict]:
+        if self._endpoints is None:
+            rows = self.store.conn.execute(
+                "SELECT data FROM objects WHERE object = 'webhook_endpoint' AND status = 'enabled'"
+            ).fetchall()
+            self._endpoints = [json.loads(row[0]) for row in rows]
+        return self._endpoints
+
+
+def changes(before: dict, after: dict) -> dict | None:
+    """Stripe's `previous_attributes`: the old values of what changed, nested where nested."""
+    previous = {}
+    for key in before.keys() | after.keys():
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if isinstance(old, dict) and isinstance(new, dict) and old.get("object") != "list":
+            previous[key] = changes(old, new) or old
+        else:
+            previous[key] = old
+    return previous or None

@@ -1,0 +1,117 @@
+"""Sandbox time, and everything that happens when it passes.
+
+Time is real time plus an offset (or frozen at an instant); `advance` moves it forward. Before
+any request is answered, what fell due since the last request is run in time order, and at
+each instant in this order: funds become available, the automatic payout runs, payouts move
+(in_transit, paid or failed), authorizations expire, dispute deadlines pass. Events carry
+the instant they happened at, not the instant the sandbox noticed.
+"""
+
+from __future__ import annotations
+
+import time
+
+from workbench.sandbox import ledger
+from workbench.sandbox.backend import EVENT_RETENTION, Backend
+from workbench.sandbox.models import charges, disputes, payouts
+from workbench.sandbox.state import Store
+
+IDEMPOTENCY_RETENTION = 24 * 3600
+DUE_HANDLERS = (
+    ("payout", payouts.advance),
+    ("charge", charges.expire),
+    ("dispute", disputes.expire),
+)
+
+
+def _next_due(store: Store, after: int) -> int | None:
+    row = store.conn.execute("SELECT MIN(due) FROM objects WHERE due IS NOT NULL").fetchone()
+    account = store.setting("account")
+    run = payouts.next_run(account["settings"]["payouts"]["schedule"], after)
+    candidates = [t for t in (row[0], run) if t is not None]
+    return min(candidates) if candidates else None
+
+
+def _processed(store: Store) -> int:
+    return store.setting("processed_until") or store.setting("account")["created"]
+
+
+def catch_up(store: Store, until: int | None = None) -> None:
+    """Run what is due up to `until` (sandbox now); cheap when nothing is."""
+    until = store.now() if until is None else until
+    with store.transaction(write=False):
+        due = _next_due(store, _processed(store))
+    if due is None or due > until:
+        return
+    with store.transaction():
+        run(store, until)
+
+
+def run(store: Store, until: int, rng=None) -> None:
+    """Process every due instant up to `until`, in order (inside the caller's transaction)."""
+    processed = _processed(store)
+    while True:
+        due = _next_due(store, processed)
+        if due is None or due > until:
+            break
+        _step(Backend(store, now=due, rng=rng), processed)
+        processed = due
+    store.set_setting("processed_until", max(until, processed))
+    store.conn.execute(
+        "DELETE FROM objects WHERE object = 'event' AND created < ?", (until - EVENT_RETENTION,)
+    )
+    store.conn.execute(
+        "DELETE FROM idempotency WHERE created < ?", (until - IDEMPOTENCY_RETENTION,)
+    )
+
+
+def _step(backend: Backend, previous: int) -> None:
+    now = backend.now
+    if ledger.release_pending(backend, now):
+        backend.emit("balance.available", ledger.balance(backend))
+    schedule = backend.account["settings"]["payouts"]["schedule"]
+    if payouts.next_run(schedule, previous) == now:
+        payouts.run_automatic(backend)
+    conn = backend.store.conn
+    for kind, handler in DUE_HANDLERS:
+        for (object_id,) in conn.execute(
+            "SELECT id FROM objects WHERE due <= ? AND object = ? ORDER BY due, seq", (now, kind)
+        ).fetchall():
+            handler(backend, object_id)
+
+
+def advance(store: Store, seconds: int) -> dict:
+    """Move sandbox time forward and run everything due in between."""
+    with store.transaction():
+        clock = store.setting("clock", {"offset": 0, "frozen": None})
+        if clock.get("frozen") is not None:
+            clock["frozen"] += seconds
+        else:
+            clock["offset"] += seconds
+        store.set_setting("clock", clock)
+        run(store, store.now())
+    return state(store)
+
+
+def freeze(store: Store, at: int | None) -> dict:
+    """Stop the clock at `at` (a Unix time), or let it run in real time again (None)."""
+    with store.transaction():
+        now = store.now()
+        if at is None:
+            clock = {"offset": now - int(time.time()), "frozen": None}
+        else:
+            if at < now:
+                raise ValueError("the sandbox clock only moves forward")
+            clock = {"offset": 0, "frozen": at}
+        store.set_setting("clock", clock)
+        run(store, store.now())
+    return state(store)
+
+
+def state(store: Store) -> dict:
+    clock = store.setting("clock", {"offset": 0, "frozen": None})
+    return {
+        "now": store.now(),
+        "frozen": clock.get("frozen") is not None,
+        "offset": clock.get("offset", 0),
+    }

@@ -1,0 +1,83 @@
+"""/_sandbox: what Stripe does not have and tests need (clock, faults, account settings).
+
+These handlers act on the server (faults) or on the account of the key used, and never
+change how /v1 behaves beyond what time and settings mean in Stripe too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+
+from workbench.sandbox import clock, webhooks
+from workbench.sandbox.backend import Backend
+from workbench.sandbox.exceptions import InvalidRequest
+from workbench.sandbox.faults import Faults
+from workbench.sandbox.models import account
+
+FAULT_FIELDS = tuple(spec.name for spec in fields(Faults))
+DAY = 86400
+
+
+def clock_state(api, backend: Backend, params: dict) -> dict:
+    return clock.state(backend.store)
+
+
+def advance_clock(api, backend: Backend, params: dict) -> dict:
+    seconds = (params.get("seconds") or 0) + (params.get("days") or 0) * DAY
+    if params.get("to") is not None:
+        seconds += params["to"] - backend.store.now()
+    if seconds < 0:
+        raise InvalidRequest("The sandbox clock only moves forward.", param="to")
+    return clock.advance(backend.store, seconds)
+
+
+def freeze_clock(api, backend: Backend, params: dict) -> dict:
+    if params.get("real_time"):
+        return clock.freeze(backend.store, None)
+    at = params.get("at", backend.store.now())
+    if at < backend.store.now():
+        raise InvalidRequest("The sandbox clock only moves forward.", param="at")
+    return clock.freeze(backend.store, at)
+
+
+def faults(api, backend: Backend, params: dict) -> dict:
+    return asdict(api.injector.faults)
+
+
+def set_faults(api, backend: Backend, params: dict) -> dict:
+    api.injector.configure(api.injector.faults.updated(params))
+    return asdict(api.injector.faults)
+
+
+def account_settings(api, backend: Backend, params: dict) -> dict:
+    return {
+        "account": account.retrieve(backend, {}),
+        "bank_account": backend.store.setting("bank_account"),
+    }
+
+
+def configure_account(api, backend: Backend, params: dict) -> dict:
+    return account.configure(backend, params)
+
+
+def webhook_deliveries(api, backend: Backend, params: dict) -> dict:
+    return {"deliveries": webhooks.delivery_log(backend.store)}
+
+
+def reset(api, backend: Backend, params: dict) -> dict:
+    """Empty the account: no objects, no events, a fresh clock; the account id stays."""
+    store = backend.store
+    for table in ("objects", "idempotency", "deliveries"):
+        store.conn.execute(f"DELETE FROM {table}")
+    saved = store.setting("account")
+    store.conn.execute("DELETE FROM settings")
+    account.initialize(Backend(store), "default")
+    fresh = store.setting("account")
+    fresh.update(
+        id=saved["id"],
+        business_profile=saved["business_profile"],
+        email=saved["email"],
+        settings={**fresh["settings"], "dashboard": saved["settings"]["dashboard"]},
+    )
+    store.set_setting("account", fresh)
+    return {"reset": True}

@@ -1,0 +1,292 @@
+"""Balance transactions: every movement of money, with Stripe's fees, exchange rates and
+availability. The one fee schedule and the one rate table of the sandbox live here.
+
+Fee schedule (card payments, by the account's settlement currency):
+
+| settlement | domestic card     | card from abroad | currency conversion | dispute fee |
+|------------|-------------------|------------------|---------------------|-------------|
+| usd        | 2.9% + 0.30 USD   | +1.5%            | +1%                 | 15.00 USD   |
+| eur        | 1.5% + 0.25 EUR   | +1.75%           | +2%                 | 20.00 EUR   |
+| gbp        | 1.5% + 0.20 GBP   | +1.75%           | +2%                 | 20.00 GBP   |
+| jpy        | 3.6%              | +1.0%            | +2%                 | 1,500 JPY   |
+
+"Abroad" means a card issued outside the account's country (outside the EEA for EEA
+accounts). Refunds return no fee. A won dispute returns the dispute fee. Fees are rounded half
+up to the settlement currency's minor unit. Exchange rates are fixed (RATES) so that every
+figure is reproducible; a converted amount is rounded half up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from workbench.sandbox.backend import Backend
+from workbench.sandbox.currencies import exponent
+from workbench.sandbox.exceptions import InvalidRequest
+
+
+@dataclass(frozen=True)
+class Pricing:
+    percent: Decimal
+    fixed: int
+    international: Decimal
+    conversion: Decimal
+    dispute_fee: int
+
+
+PRICING = {
+    "usd": Pricing(Decimal("2.9"), 30, Decimal("1.5"), Decimal("1"), 1500),
+    "eur": Pricing(Decimal("1.5"), 25, Decimal("1.75"), Decimal("2"), 2000),
+    "gbp": Pricing(Decimal("1.5"), 20, Decimal("1.75"), Decimal("2"), 2000),
+    "jpy": Pricing(Decimal("3.6"), 0, Decimal("1.0"), Decimal("2"), 1500),
+}
+EEA = frozenset(
+    (
+        "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IS IT LI LT LU LV MT NL NO PL PT RO SE SI SK"
+    ).split()
+)
+# US dollars per unit of each currency: the sandbox's fixed, documented rate table.
+RATES = {
+    "usd": Decimal("1"),
+    "eur": Decimal("1.08"),
+    "gbp": Decimal("1.27"),
+    "jpy": Decimal("0.0067"),
+    "cad": Decimal("0.74"),
+    "aud": Decimal("0.66"),
+    "chf": Decimal("1.13"),
+    "sek": Decimal("0.095"),
+    "nok": Decimal("0.094"),
+    "dkk": Decimal("0.145"),
+    "pln": Decimal("0.25"),
+    "mxn": Decimal("0.058"),
+    "brl": Decimal("0.20"),
+    "sgd": Decimal("0.74"),
+    "hkd": Decimal("0.128"),
+    "nzd": Decimal("0.61"),
+    "inr": Decimal("0.012"),
+    "kwd": Decimal("3.25"),
+    "bhd": Decimal("2.65"),
+    "krw": Decimal("0.00075"),
+}
+MINIMUM_USD_CENTS = 50
+MAXIMUM_AMOUNT = 99_999_999
+DAY = 86400
+
+
+def exchange_rate(source: str, target: str) -> Decimal | None:
+    """Units of `target` per unit of `source` (None when no conversion happens)."""
+    if source == target:
+        return None
+    return (RATES[source] / RATES[target]).quantize(Decimal("0.000001"))
+
+
+def convert(amount: int, source: str, target: str) -> int:
+    """Minor units of `source` to minor units of `target`, through the rate table."""
+    rate = exchange_rate(source, target)
+    if rate is None:
+        return amount
+    major = Decimal(amount).scaleb(-exponent(source)) * rate
+    return int(major.scaleb(exponent(target)).to_integral_value(ROUND_HALF_UP))
+
+
+def check_amount(amount: int, currency: str, param: str = "amount") -> None:
+    """Stripe's per-currency minimum (the equivalent of 0.50 USD) and maximum charge amount."""
+    if currency not in RATES:
+        raise InvalidRequest(
+            f"The sandbox has no exchange rate for {currency}: charge in one of "
+            f"{', '.join(sorted(RATES))}.",
+            param="currency",
+            code="parameter_invalid_string",
+        )
+    if convert(amount, currency, "usd") < MINIMUM_USD_CENTS or amount < 1:
+        minimum = max(1, convert(MINIMUM_USD_CENTS, "usd", currency))
+        raise InvalidRequest(
+            f"Amount must be at least {display(minimum, currency)} {currency}",
+            code="amount_too_small",
+            param=param,
+        )
+    if amount > MAXIMUM_AMOUNT:
+        raise InvalidRequest(
+            f"Amount must be no more than {display(MAXIMUM_AMOUNT, currency)} {currency}",
+            code="amount_too_large",
+            param=param,
+        )
+
+
+def display(amount: int, currency: str) -> str:
+    digits = exponent(currency)
+    return f"{Decimal(amount).scaleb(-digits):,.{digits}f}"
+
+
+def pricing(settlement: str) -> Pricing:
+    return PRICING.get(settlement, PRICING["usd"])
+
+
+def card_fee(
+    amount: int, settlement: str, *, presentment: str, card_country: str, account_country: str
+) -> int:
+    """Stripe's processing fee on `amount` (already in settlement minor units)."""
+    price = pricing(settlement)
+    percent = price.percent
+    domestic = card_country == account_country or (card_country in EEA and account_country in EEA)
+    if not domestic:
+        percent += price.international
+    if presentment != settlement:
+        percent += price.conversion
+    fixed = convert(price.fixed, "usd", settlement) if settlement not in PRICING else price.fixed
+    variable = (Decimal(amount) * percent / 100).to_integral_value(ROUND_HALF_UP)
+    return int(variable) + fixed
+
+
+def available_on(created: int, delay_days: int) -> int:
+    """Midnight UTC, `delay_days` after the day the money moved."""
+    return created - created % DAY + delay_days * DAY
+
+
+def fee_detail(amount: int, currency: str, description: str) -> dict:
+    return {
+        "amount": amount,
+        "application": None,
+        "currency": currency,
+        "description": description,
+        "type": "stripe_fee",
+    }
+
+
+def record(
+    backend: Backend,
+    *,
+    amount: int,
+    currency: str,
+    type: str,  # noqa: A002
+    reporting_category: str,
+    source: str | None,
+    description: str | None = None,
+    fee_details: list[dict] = (),
+    exchange_rate: Decimal | None = None,
+    available: int | None = None,
+    created: int | None = None,
+    payout: str | None = None,
+) -> dict:
+    """Write one balance transaction; `available` defaults to at once."""
+    created = backend.now if created is None else created
+    available = created if available is None else available
+    fee = sum(detail["amount"] for detail in fee_details)
+    transaction = {
+        "id": backend.new_id("txn"),
+        "object": "balance_transaction",
+        "amount": amount,
+        "available_on": available,
+        "balance_type": "payments",
+        "created": created,
+        "currency": currency,
+        "description": description,
+        "exchange_rate": float(exchange_rate) if exchange_rate is not None else None,
+        "fee": fee,
+        "fee_details": list(fee_details),
+        "net": amount - fee,
+        "reporting_category": reporting_category,
+        "source": source,
+        "status": "available" if available <= backend.now else "pending",
+        "type": type,
+    }
+    backend.store.insert(
+        transaction, payout=payout, due=available if transaction["status"] == "pending" else None
+    )
+    return transaction
+
+
+def settlement(backend: Backend) -> tuple[str, str, int]:
+    """The account's settlement currency, country and payout delay in days."""
+    account = backend.account
+    schedule = account["settings"]["payouts"]["schedule"]
+    return account["default_currency"], account["country"], schedule["delay_days"]
+
+
+def charge_transaction(
+    backend: Backend, charge: dict, amount: int, card_country: str, *, immediately: bool = False
+) -> dict:
+    """The `charge` balance transaction written when `amount` of a charge is captured."""
+    currency, country, delay = settlement(backend)
+    settled = convert(amount, charge["currency"], currency)
+    fee = card_fee(
+        settled,
+        currency,
+        presentment=charge["currency"],
+        card_country=card_country,
+        account_country=country,
+    )
+    return record(
+        backend,
+        amount=settled,
+        currency=currency,
+        type="charge",
+        reporting_category="charge",
+        source=charge["id"],
+        description=charge["description"],
+        fee_details=[fee_detail(fee, currency, "Stripe processing fees")],
+        exchange_rate=exchange_rate(charge["currency"], currency),
+        available=backend.now if immediately else available_on(backend.now, delay),
+    )
+
+
+def refund_transaction(backend: Backend, refund: dict, charge: dict) -> dict:
+    currency, _, _ = settlement(backend)
+    return record(
+        backend,
+        amount=-convert(refund["amount"], charge["currency"], currency),
+        currency=currency,
+        type="refund",
+        reporting_category="refund",
+        source=refund["id"],
+        description="REFUND FOR CHARGE"
+        + (f" ({charge['description']})" if charge["description"] else ""),
+        exchange_rate=exchange_rate(charge["currency"], currency),
+    )
+
+
+def balance(backend: Backend) -> dict:
+    """GET /v1/balance: the ledger summed by currency and status, nothing kept on the side."""
+    rows = backend.store.conn.execute(
+        "SELECT currency, status, SUM(json_extract(data, '$.net')) FROM objects "
+        "WHERE object = 'balance_transaction' GROUP BY currency, status"
+    ).fetchall()
+    sums = {(currency, status): total for currency, status, total in rows}
+    currencies = sorted({currency for currency, _ in sums} | {backend.account["default_currency"]})
+
+    def entries(status: str) -> list[dict]:
+        return [
+            {
+                "amount": sums.get((c, status), 0),
+                "currency": c,
+                "source_types": {
+                    "bank_account": None,
+                    "card": sums.get((c, status), 0),
+                    "fpx": None,
+                },
+            }
+            for c in currencies
+        ]
+
+    return {
+        "object": "balance",
+        "available": entries("available"),
+        "connect_reserved": None,
+        "instant_available": None,
+        "issuing": None,
+        "livemode": False,
+        "pending": entries("pending"),
+        "refund_and_dispute_prefunding": None,
+    }
+
+
+def release_pending(backend: Backend, until: int) -> int:
+    """Make pending balance transactions whose `available_on` has come available."""
+    cursor = backend.store.conn.execute(
+        "UPDATE objects SET status = 'available', due = NULL, "
+        "data = json_set(data, '$.status', 'available') "
+        "WHERE object = 'balance_transaction' AND status = 'pending' AND due <= ?",
+        (until,),
+    )
+    return cursor.rowcount

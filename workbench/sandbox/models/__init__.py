@@ -1,0 +1,1 @@
+"""Behaviour per resource, no HTTP: functions of (backend, params) that read and write state."""

@@ -1,0 +1,220 @@
+"""Disputes, as Stripe's dispute test cards raise them and its test evidence settles them.
+
+A chargeback withdraws the amount plus the dispute fee at once; `winning_evidence` in
+`evidence[uncategorized_text]` wins it (the amount comes back, the fee does not: Stripe's
+current rule), `losing_evidence` loses it; no answer by `due_by` loses it too. An inquiry
+(4000000000001976) moves no money unless escalated.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from workbench.sandbox import ledger, lists
+from workbench.sandbox.backend import Backend, changes
+from workbench.sandbox.exceptions import InvalidRequest
+from workbench.sandbox.models import customers
+
+EVIDENCE_FIELDS = (
+    "access_activity_log billing_address cancellation_policy cancellation_policy_disclosure "
+    "cancellation_rebuttal customer_communication customer_email_address customer_name "
+    "customer_purchase_ip customer_signature duplicate_charge_documentation "
+    "duplicate_charge_explanation duplicate_charge_id product_description receipt "
+    "refund_policy refund_policy_disclosure refund_refusal_explanation service_date "
+    "service_documentation shipping_address shipping_carrier shipping_date "
+    "shipping_documentation shipping_tracking_number uncategorized_file uncategorized_text"
+).split()
+NETWORK_REASON = {"fraudulent": "10.4", "product_not_received": "13.1"}
+CLOSED = ("won", "lost", "warning_closed")
+DAY = 86400
+RESPONSE_DAYS = 8
+
+
+def open_dispute(backend: Backend, charge: dict, kind: str) -> dict:
+    """The dispute a test card raises right after its charge is captured."""
+    reason, _, case = kind.partition(":")
+    inquiry = case == "inquiry"
+    created = backend.now
+    card = charge["payment_method_details"]["card"]
+    dispute = {
+        "id": backend.new_id("dp"),
+        "object": "dispute",
+        "amount": charge["amount_captured"],
+        "balance_transactions": [],
+        "charge": charge["id"],
+        "created": created,
+        "currency": charge["currency"],
+        "enhanced_eligibility_types": [],
+        "evidence": {
+            **dict.fromkeys(EVIDENCE_FIELDS),
+            "appeal": None,
+            "enhanced_evidence": {
+                "mastercard_compliance": None,
+                "visa_compelling_evidence_3": None,
+                "visa_compliance": None,
+            },
+        },
+        "evidence_details": {
+            "due_by": created - created % DAY + (RESPONSE_DAYS + 1) * DAY - 1,
+            "enhanced_eligibility": {
+                "mastercard_compliance": None,
+                "visa_compelling_evidence_3": None,
+                "visa_compliance": None,
+            },
+            "has_evidence": False,
+            "past_due": False,
+            "submission_count": 0,
+            "submission_method": "not_submitted",
+        },
+        "intended_submission_method": None,
+        "is_charge_refundable": inquiry,
+        "livemode": False,
+        "metadata": {},
+        "network_reason_code": "10" if inquiry else NETWORK_REASON.get(reason, "10.4"),
+        "payment_intent": charge["payment_intent"],
+        "payment_method_details": {
+            "amazon_pay": None,
+            "klarna": None,
+            "paypal": None,
+            "type": "card",
+            "card": {
+                "brand": card["brand"],
+                "case_type": "inquiry" if inquiry else "chargeback",
+                "network": card["network"],
+                "network_reason_code": "10" if inquiry else NETWORK_REASON.get(reason),
+            },
+        },
+        "reason": reason,
+        "status": "warning_needs_response" if inquiry else "needs_response",
+    }
+    before = copy.deepcopy(charge)
+    charge["disputed"] = True
+    backend.store.update(charge)
+    backend.store.insert(dispute, due=dispute["evidence_details"]["due_by"])
+    backend.emit("charge.dispute.created", dispute)
+    backend.emit("charge.updated", charge, changes(before, charge))
+    if not inquiry:
+        _withdraw(backend, dispute, charge)
+    return dispute
+
+
+def _withdraw(backend: Backend, dispute: dict, charge: dict) -> None:
+    currency, _, _ = ledger.settlement(backend)
+    transaction = ledger.record(
+        backend,
+        amount=-ledger.convert(dispute["amount"], dispute["currency"], currency),
+        currency=currency,
+        type="adjustment",
+        reporting_category="dispute",
+        source=dispute["id"],
+        description=f"Chargeback withdrawal for {charge['id']}",
+        fee_details=[
+            ledger.fee_detail(ledger.pricing(currency).dispute_fee, currency, "Dispute fee")
+        ],
+        exchange_rate=ledger.exchange_rate(dispute["currency"], currency),
+    )
+    dispute["balance_transactions"].append(transaction)
+    backend.store.update(dispute)
+    backend.emit("charge.dispute.funds_withdrawn", dispute)
+
+
+def _close(backend: Backend, dispute: dict, status: str, before: dict) -> None:
+    dispute["status"] = status
+    dispute["is_charge_refundable"] = status in ("won", "warning_closed")
+    if status == "won":
+        currency, _, _ = ledger.settlement(backend)
+        withdrawn = dispute["balance_transactions"][0]
+        transaction = ledger.record(
+            backend,
+            amount=-withdrawn["amount"],
+            currency=currency,
+            type="adjustment",
+            reporting_category="dispute_reversal",
+            source=dispute["id"],
+            description=f"Chargeback reversal for {dispute['charge']}",
+            exchange_rate=ledger.exchange_rate(dispute["currency"], currency),
+        )
+        dispute["balance_transactions"].append(transaction)
+    backend.store.update(dispute, due=None)
+    if status == "won":
+        backend.emit("charge.dispute.funds_reinstated", dispute)
+    backend.emit("charge.dispute.closed", dispute, changes(before, dispute))
+
+
+def retrieve(backend: Backend, params: dict, dispute: str) -> dict:
+    return backend.get(dispute, "dispute")
+
+
+def update(backend: Backend, params: dict, dispute: str) -> dict:
+    obj = backend.get(dispute, "dispute")
+    if obj["status"] in CLOSED:
+        raise InvalidRequest("This dispute is already closed")
+    before = copy.deepcopy(obj)
+    evidence = params.get("evidence") or {}
+    obj["evidence"].update(evidence)
+    if "metadata" in params:
+        obj["metadata"] = customers.merge_metadata(obj["metadata"], params["metadata"])
+    details = obj["evidence_details"]
+    details["has_evidence"] = details["has_evidence"] or any(v for v in evidence.values())
+    if params.get("submit", True):
+        details["submission_count"] += 1
+        details["submission_method"] = "manual"
+        obj["status"] = (
+            "warning_under_review" if obj["status"].startswith("warning") else "under_review"
+        )
+    backend.store.update(obj)
+    backend.emit("charge.dispute.updated", obj, changes(before, obj))
+    if params.get("submit", True):
+        _decide(backend, obj, obj["evidence"].get("uncategorized_text") or "")
+    return obj
+
+
+def _decide(backend: Backend, dispute: dict, text: str) -> None:
+    """Stripe's test evidence values settle a submitted dispute at once."""
+    before = copy.deepcopy(dispute)
+    inquiry = dispute["status"].startswith("warning")
+    if "escalate_inquiry_evidence" in text and inquiry:
+        dispute["status"] = "needs_response"
+        dispute["is_charge_refundable"] = False
+        dispute["payment_method_details"]["card"]["case_type"] = "chargeback"
+        backend.store.update(dispute)
+        backend.emit("charge.dispute.updated", dispute, changes(before, dispute))
+        _withdraw(backend, dispute, backend.get(dispute["charge"], "charge"))
+    elif "winning_evidence" in text:
+        _close(backend, dispute, "warning_closed" if inquiry else "won", before)
+    elif "losing_evidence" in text:
+        _close(backend, dispute, "warning_closed" if inquiry else "lost", before)
+
+
+def close(backend: Backend, params: dict, dispute: str) -> dict:
+    obj = backend.get(dispute, "dispute")
+    if obj["status"] in CLOSED:
+        raise InvalidRequest("This dispute is already closed")
+    before = copy.deepcopy(obj)
+    _close(
+        backend, obj, "warning_closed" if obj["status"].startswith("warning") else "lost", before
+    )
+    return obj
+
+
+def expire(backend: Backend, dispute_id: str) -> None:
+    """No evidence by `due_by`: the dispute is lost (an inquiry simply closes)."""
+    obj = backend.get(dispute_id, "dispute")
+    if obj["status"] not in ("needs_response", "warning_needs_response"):
+        backend.store.update(obj, due=None)
+        return
+    before = copy.deepcopy(obj)
+    obj["evidence_details"]["past_due"] = True
+    _close(
+        backend, obj, "warning_closed" if obj["status"].startswith("warning") else "lost", before
+    )
+
+
+def list_(backend: Backend, params: dict) -> str:
+    return lists.page(
+        backend,
+        "dispute",
+        params,
+        "/v1/disputes",
+        where={"charge": params.get("charge"), "payment_intent": params.get("payment_intent")},
+    )

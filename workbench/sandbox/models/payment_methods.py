@@ -1,0 +1,217 @@
+"""PaymentMethods (cards only): create, Stripe's `pm_card_*` test values, attach and detach."""
+
+from __future__ import annotations
+
+import copy
+
+from workbench.sandbox import cards, lists
+from workbench.sandbox.backend import Backend, changes
+from workbench.sandbox.exceptions import InvalidRequest, ResourceMissing
+from workbench.sandbox.models import customers, tokens
+
+OTHER_TYPES = (
+    "acss_debit affirm afterpay_clearpay alipay alma amazon_pay au_becs_debit bacs_debit "
+    "bancontact billie bizum blik boleto card_present cashapp crypto custom customer_balance "
+    "eps fpx giropay grabpay ideal interac_present kakao_pay klarna konbini kr_card link "
+    "mb_way mobilepay multibanco naver_pay nz_bank_account oxxo p24 pay_by_bank payco paynow "
+    "paypal paypay payto pix promptpay revolut_pay samsung_pay satispay scalapay sepa_debit "
+    "sequra sofort sunbit swish twint upi us_bank_account wechat_pay zip"
+).split()
+MAGIC_PREFIX = "pm_card_"
+
+
+def _billing(values: dict | None) -> dict:
+    values = values or {}
+    address = values.get("address") or {}
+    return {
+        "address": {
+            key: address.get(key)
+            for key in ("city", "country", "line1", "line2", "postal_code", "state")
+        },
+        "email": values.get("email"),
+        "name": values.get("name"),
+        "phone": values.get("phone"),
+        "tax_id": None,
+    }
+
+
+def payment_method_object(
+    backend: Backend,
+    card: cards.TestCard,
+    fields: dict,
+    billing: dict | None,
+    metadata: dict | None,
+) -> dict:
+    brand = cards.BRANDS[card.brand][1]
+    address = (billing or {}).get("address") or {}
+    return {
+        **dict.fromkeys(OTHER_TYPES),
+        "id": backend.new_id("pm"),
+        "object": "payment_method",
+        "allow_redisplay": "unspecified",
+        "billing_details": _billing(billing),
+        "card": {
+            "brand": brand,
+            "checks": {
+                "address_line1_check": "pass" if address.get("line1") else None,
+                "address_postal_code_check": "pass" if address.get("postal_code") else None,
+                "cvc_check": fields.get("cvc_check"),
+            },
+            "country": card.country,
+            "description": None,
+            "display_brand": brand,
+            "exp_month": fields["exp_month"],
+            "exp_year": fields["exp_year"],
+            "fingerprint": card.fingerprint,
+            "funding": card.funding,
+            "generated_from": None,
+            "iin": None,
+            "issuer": None,
+            "last4": card.last4,
+            "networks": {"available": [brand], "preferred": None},
+            "regulated_status": "unregulated",
+            "three_d_secure_usage": {"supported": True},
+            "wallet": None,
+        },
+        "created": backend.now,
+        "customer": None,
+        "customer_account": None,
+        "livemode": False,
+        "metadata": {k: v for k, v in (metadata or {}).items() if v is not None},
+        "radar_options": None,
+        "type": "card",
+    }
+
+
+def create(backend: Backend, params: dict) -> dict:
+    if params["type"] != "card":
+        raise InvalidRequest(
+            f"The sandbox supports only card PaymentMethods, not {params['type']!r}.", param="type"
+        )
+    card_params = params.get("card")
+    if not card_params:
+        raise InvalidRequest(
+            "Missing required param: card.", code="parameter_missing", param="card"
+        )
+    if card_params.get("token"):
+        card_obj, card = tokens.redeem(backend, card_params["token"], "card[token]")
+        fields = {
+            "exp_month": card_obj["exp_month"],
+            "exp_year": card_obj["exp_year"],
+            "cvc_check": card_obj["cvc_check"],
+        }
+    else:
+        card, fields = tokens.card_from_params(backend, card_params)
+    method = payment_method_object(
+        backend, card, fields, params.get("billing_details"), params.get("metadata")
+    )
+    backend.store.insert(method, private={"number": card.number})
+    return method
+
+
+def resolve(
+    backend: Backend, method_id: str, param: str = "payment_method"
+) -> tuple[dict, cards.TestCard]:
+    """A stored PaymentMethod, or a new one for `pm_card_visa` and the other test values."""
+    if method_id.startswith(MAGIC_PREFIX):
+        number = cards.magic_number(method_id[len(MAGIC_PREFIX) :])
+        if number is None:
+            raise ResourceMissing("PaymentMethod", method_id, param)
+        month, year = tokens.default_expiry(backend.now)
+        method = payment_method_object(
+            backend,
+            cards.CARDS[number],
+            {"exp_month": month, "exp_year": year, "cvc_check": "pass"},
+            None,
+            None,
+        )
+        backend.store.insert(method, private={"number": number})
+        return method, cards.CARDS[number]
+    method = backend.store.get(method_id, "payment_method")
+    if method is None:
+        raise ResourceMissing("PaymentMethod", method_id, param)
+    return method, cards.lookup(backend.store.private(method_id)["number"])
+
+
+def retrieve(backend: Backend, params: dict, payment_method: str) -> dict:
+    if payment_method.startswith(MAGIC_PREFIX):
+        return resolve(backend, payment_method, "id")[0]
+    return backend.get(payment_method, "payment_method")
+
+
+def update(backend: Backend, params: dict, payment_method: str) -> dict:
+    method = backend.get(payment_method, "payment_method")
+    before = copy.deepcopy(method)
+    if "billing_details" in params:
+        method["billing_details"] = _billing(params["billing_details"])
+    if "metadata" in params:
+        method["metadata"] = customers.merge_metadata(method["metadata"], params["metadata"])
+    card_params = params.get("card") or {}
+    if card_params:
+        month, year = tokens.check_expiry(
+            card_params.get("exp_month", method["card"]["exp_month"]),
+            card_params.get("exp_year", method["card"]["exp_year"]),
+            backend.now,
+        )
+        method["card"].update(exp_month=month, exp_year=year)
+    backend.store.update(method)
+    previous = changes(before, method)
+    if previous:
+        backend.emit("payment_method.updated", method, previous)
+    return method
+
+
+def attach(backend: Backend, params: dict, payment_method: str) -> dict:
+    if not params.get("customer"):
+        raise InvalidRequest("Must provide customer or customer_account.", code="parameter_missing")
+    customer = customers.live_customer(backend, params["customer"])
+    method, card = resolve(backend, payment_method, "payment_method")
+    if method["customer"] and method["customer"] != customer["id"]:
+        raise InvalidRequest(
+            "The payment method you provided has already been attached to a customer.",
+            code="payment_method_unexpected_state",
+        )
+    if card.decline and card.decline.at_attach:
+        raise card.decline.error()
+    method["customer"] = customer["id"]
+    backend.store.update(method)
+    backend.emit("payment_method.attached", method)
+    return method
+
+
+def detach(backend: Backend, params: dict, payment_method: str) -> dict:
+    method = backend.get(payment_method, "payment_method")
+    if not method["customer"]:
+        raise InvalidRequest(
+            "The payment method you provided is not attached to a customer so "
+            "detachment is impossible.",
+            code="payment_method_unexpected_state",
+        )
+    before = copy.deepcopy(method)
+    method["customer"] = None
+    backend.store.update(method)
+    backend.emit("payment_method.detached", method, changes(before, method))
+    return method
+
+
+def list_(backend: Backend, params: dict) -> str:
+    if params.get("customer"):
+        customers.live_customer(backend, params["customer"])
+    return lists.page(
+        backend,
+        "payment_method",
+        params,
+        "/v1/payment_methods",
+        where={"customer": params.get("customer"), "type": params.get("type")},
+    )
+
+
+def list_for_customer(backend: Backend, params: dict, customer: str) -> str:
+    customers.live_customer(backend, customer)
+    return lists.page(
+        backend,
+        "payment_method",
+        params,
+        f"/v1/customers/{customer}/payment_methods",
+        where={"customer": customer, "type": params.get("type")},
+    )

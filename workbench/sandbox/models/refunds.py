@@ -1,0 +1,181 @@
+"""Refunds: full or partial, never more than what remains, each with its balance transaction."""
+
+from __future__ import annotations
+
+import copy
+
+from workbench.sandbox import ledger, lists
+from workbench.sandbox.backend import Backend, changes
+from workbench.sandbox.exceptions import InvalidRequest, ResourceMissing
+from workbench.sandbox.models import charges, customers
+
+DESTINATION_TYPES = (
+    "affirm afterpay_clearpay alipay alma amazon_pay au_bank_transfer blik br_bank_transfer "
+    "card cashapp crypto customer_cash_balance eps eu_bank_transfer gb_bank_transfer giropay "
+    "grabpay jp_bank_transfer klarna mb_way multibanco mx_bank_transfer nz_bank_transfer p24 "
+    "paynow paypal pix revolut scalapay sofort swish th_bank_transfer twint us_bank_transfer "
+    "wechat_pay zip"
+).split()
+SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}
+
+
+def refund_object(
+    backend: Backend, charge: dict, amount: int, reason: str | None, metadata: dict
+) -> dict:
+    return {
+        "id": backend.new_id("re"),
+        "object": "refund",
+        "amount": amount,
+        "balance_transaction": None,
+        "charge": charge["id"],
+        "created": backend.now,
+        "currency": charge["currency"],
+        "customer": charge["customer"],
+        "customer_account": None,
+        "description": None,
+        "destination_details": {
+            **dict.fromkeys(DESTINATION_TYPES),
+            "card": {
+                "reference": None,
+                "reference_status": "pending",
+                "reference_type": "acquirer_reference_number",
+                "type": "refund" if charge["captured"] else "reversal",
+            },
+            "type": "card",
+        },
+        "failure_balance_transaction": None,
+        "failure_reason": None,
+        "instructions_email": None,
+        "metadata": {k: v for k, v in metadata.items() if v is not None},
+        "next_action": None,
+        "payment_intent": charge["payment_intent"],
+        "payment_method": charge["payment_method"],
+        "pending_reason": None,
+        "presentment_details": None,
+        "reason": reason,
+        "receipt_number": None,
+        "source_transfer_reversal": None,
+        "status": "succeeded",
+        "transfer_reversal": None,
+    }
+
+
+def _money(amount: int, currency: str) -> str:
+    """As Stripe words amounts in refund errors: `$40.00`, `€1.50`."""
+    symbol = SYMBOLS.get(currency)
+    text = ledger.display(amount, currency)
+    return f"{symbol}{text}" if symbol else f"{text} {currency.upper()}"
+
+
+def _refundable_charge(backend: Backend, params: dict) -> dict:
+    if params.get("charge"):
+        return backend.get(params["charge"], "charge", param="charge")
+    if params.get("payment_intent"):
+        intent = backend.get(params["payment_intent"], "payment_intent", param="payment_intent")
+        if not intent["latest_charge"] or intent["status"] not in ("succeeded", "requires_capture"):
+            raise InvalidRequest(
+                f"This PaymentIntent ({intent['id']}) does not have a successful charge to refund."
+            )
+        return backend.get(intent["latest_charge"], "charge")
+    raise InvalidRequest(
+        "One of the following params should be provided for this request: payment_intent or charge."
+    )
+
+
+def create(backend: Backend, params: dict) -> dict:
+    charge = _refundable_charge(backend, params)
+    if charge["status"] != "succeeded":
+        raise InvalidRequest(
+            f"Charge {charge['id']} has failed and cannot be refunded.", param="charge"
+        )
+    if charge["refunded"]:
+        raise InvalidRequest(
+            f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded"
+        )
+    dispute = charge["disputed"] and disputes_lost_funds(backend, charge["id"])
+    if dispute:
+        raise InvalidRequest(
+            f"Charge {charge['id']} has been charged back; cannot issue a refund.",
+            code="charge_disputed",
+        )
+    if not charge["captured"]:
+        if params.get("amount") not in (None, charge["amount"]):
+            raise InvalidRequest(
+                "You cannot partially refund an uncaptured charge. Instead, "
+                "capture the charge for an amount less than the original "
+                "amount",
+                param="amount",
+            )
+        return charges.release(backend, charge, params.get("reason"), params.get("metadata"))
+    released = charge["amount"] - charge["amount_captured"]  # by a partial capture
+    remaining = charge["amount_captured"] - (charge["amount_refunded"] - released)
+    amount = params.get("amount", remaining)
+    if amount > remaining:
+        raise InvalidRequest(
+            f"Refund amount ({_money(amount, charge['currency'])}) is greater "
+            "than unrefunded amount on charge "
+            f"({_money(remaining, charge['currency'])})",
+            param="amount",
+        )
+    before = copy.deepcopy(charge)
+    refund = refund_object(
+        backend, charge, amount, params.get("reason"), params.get("metadata") or {}
+    )
+    refund["balance_transaction"] = ledger.refund_transaction(backend, refund, charge)["id"]
+    backend.store.insert(refund)
+    charge["amount_refunded"] += amount
+    charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+    backend.store.update(charge)
+    backend.emit("refund.created", refund)
+    backend.emit("charge.refunded", charge, changes(before, charge))
+    return refund
+
+
+def disputes_lost_funds(backend: Backend, charge_id: str) -> bool:
+    """Whether a dispute took this charge's money (a chargeback, not an inquiry)."""
+    row = backend.store.conn.execute(
+        "SELECT 1 FROM objects WHERE object = 'dispute' AND charge = ? "
+        "AND status IN ('needs_response', 'under_review', 'lost')",
+        (charge_id,),
+    ).fetchone()
+    return row is not None
+
+
+def retrieve(backend: Backend, params: dict, refund: str) -> dict:
+    return backend.get(refund, "refund")
+
+
+def update(backend: Backend, params: dict, refund: str) -> dict:
+    obj = backend.get(refund, "refund")
+    before = copy.deepcopy(obj)
+    if "metadata" in params:
+        obj["metadata"] = customers.merge_metadata(obj["metadata"], params["metadata"])
+    backend.store.update(obj)
+    previous = changes(before, obj)
+    if previous:
+        backend.emit("refund.updated", obj, previous)
+    return obj
+
+
+def list_(backend: Backend, params: dict) -> str:
+    return lists.page(
+        backend,
+        "refund",
+        params,
+        "/v1/refunds",
+        where={"charge": params.get("charge"), "payment_intent": params.get("payment_intent")},
+    )
+
+
+def list_for_charge(backend: Backend, params: dict, charge: str) -> str:
+    backend.get(charge, "charge")
+    return lists.page(
+        backend, "refund", params, f"/v1/charges/{charge}/refunds", where={"charge": charge}
+    )
+
+
+def retrieve_for_charge(backend: Backend, params: dict, charge: str, refund: str) -> dict:
+    obj = backend.get(refund, "refund")
+    if obj["charge"] != charge:
+        raise ResourceMissing("refund", refund)
+    return obj

@@ -1,0 +1,330 @@
+"""The HTTP layer: authentication, parameters, idempotency, faults, request ids, errors.
+
+`Api.handle` turns a Request into a Response without touching sockets, so the same path
+serves the threaded HTTP server and nothing else needs to know about HTTP. Behaviour lives
+in the models; routes in `urls`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import re
+import sys
+import threading
+import traceback
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from workbench.sandbox import clock, urls, webhooks
+from workbench.sandbox.backend import API_VERSION, Backend, new_id
+from workbench.sandbox.exceptions import (
+    ApiError,
+    AuthenticationFailed,
+    IdempotencyError,
+    InvalidRequest,
+    RateLimited,
+    SandboxError,
+)
+from workbench.sandbox.faults import Faults, Injector
+from workbench.sandbox.lists import expand
+from workbench.sandbox.models import account as account_model
+from workbench.sandbox.params import EXPAND, decode, parse_fields
+from workbench.sandbox.state import Store, dumps
+
+log = logging.getLogger("workbench.sandbox")
+MAX_BODY = 1 << 20
+IDEMPOTENCY_WINDOW = 24 * 3600
+ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+VERSION_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z_]+)?$")
+
+
+@dataclass
+class Request:
+    method: str
+    target: str
+    headers: dict[str, str]
+    body: bytes = b""
+    request_id: str = ""
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.target).path
+
+    @property
+    def query(self) -> str:
+        return urlsplit(self.target).query
+
+
+@dataclass
+class Response:
+    status: int
+    body: str
+    headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False
+
+
+class Api:
+    """The sandbox as a function from Request to Response, for every account it holds."""
+
+    def __init__(self, data_dir: Path, api_key: str, faults: Faults | None = None):
+        if not re.match(r"^sk_test_[0-9A-Za-z_]+$", api_key):
+            raise ValueError("the sandbox key must be a test secret key (sk_test_...)")
+        self.data_dir = Path(data_dir)
+        self.api_key = api_key
+        self.injector = Injector(faults)
+        self._stores: dict[str, Store] = {}
+        self._lock = threading.Lock()
+        self.deliveries = webhooks.Deliverer(self)
+
+    def store(self, account: str) -> Store:
+        with self._lock:
+            if account not in self._stores:
+                store = Store(self.data_dir / "sandbox" / f"{account}.sqlite3")
+                with store.transaction():
+                    if store.setting("account") is None:
+                        account_model.initialize(Backend(store), account)
+                self._stores[account] = store
+            return self._stores[account]
+
+    def stores(self) -> list[Store]:
+        with self._lock:
+            return list(self._stores.values())
+
+    def close(self) -> None:
+        self.deliveries.stop()
+        for store in self.stores():
+            store.close()
+
+    def account_for(self, key: str | None) -> str:
+        """The account a key opens, or Stripe's 401."""
+        if not key:
+            raise AuthenticationFailed(
+                "You did not provide an API key. You need to provide your API key in the "
+                "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
+                "YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, "
+                "or we can help at https://support.stripe.com/."
+            )
+        if key == self.api_key:
+            return "default"
+        suffix = key[len(self.api_key) + 1 :] if key.startswith(self.api_key + "_") else ""
+        if ACCOUNT_NAME.match(suffix):
+            return suffix
+        shown = key[:8] + "*" * max(len(key) - 12, 4) + key[-4:] if len(key) > 12 else key[:3]
+        hint = " The sandbox never accepts live keys." if "_live_" in key[:8] else ""
+        raise AuthenticationFailed(f"Invalid API Key provided: {shown}{hint}")
+
+    @staticmethod
+    def bearer(headers: dict[str, str]) -> str | None:
+        value = headers.get("authorization", "")
+        scheme, _, credential = value.partition(" ")
+        if scheme.lower() == "bearer":
+            return credential.strip() or None
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(credential.strip(), validate=True).decode("utf-8")
+            except ValueError:
+                return None
+            return decoded.partition(":")[0] or None
+        return None
+
+    def handle(self, request: Request) -> Response:
+        version = request.headers.get("stripe-version") or API_VERSION
+        headers = {"Request-Id": request.request_id, "Stripe-Version": version}
+        try:
+            response = self._handle(request, version)
+        except SandboxError as exc:
+            response = Response(exc.status, exc.body(request.request_id), dict(exc.headers))
+        except Exception:  # a bug: log it here, answer like Stripe's own 500
+            log.error(
+                "sandbox error on %s %s\n%s", request.method, request.path, traceback.format_exc()
+            )
+            error = ApiError(headers={"Stripe-Should-Retry": "false"})
+            response = Response(500, error.body(request.request_id), error.headers)
+        response.headers = {**headers, **response.headers}
+        return response
+
+    def _handle(self, request: Request, version: str) -> Response:
+        is_api = request.path.startswith("/v1/")
+        if is_api:
+            self.injector.delay()
+            if not self.injector.allow():
+                raise RateLimited()
+            if self.injector.chance(self.injector.faults.error_rate):
+                raise ApiError(
+                    "The sandbox injected this error (error_rate fault).",
+                    headers={"Stripe-Should-Retry": "true"},
+                )
+        account = self.account_for(self.bearer(request.headers))
+        if not VERSION_FORMAT.match(version):
+            raise InvalidRequest(
+                f"Invalid Stripe API version: {version[:40]}", code="api_version_invalid"
+            )
+        route, path_args = urls.resolve(request.method, request.path)
+        if len(request.body) > MAX_BODY:
+            raise InvalidRequest("Request body too large: send at most 1 MiB of parameters.")
+        raw = decode(request.query)
+        if request.method == "POST":
+            raw.update(decode(request.body))
+        params = parse_fields({**route.params, "expand": EXPAND}, raw)
+        store = self.store(account)
+        if route.control:
+            with store.transaction():
+                result = route.handler(self, Backend(store), params, **path_args)
+            return Response(200, json.dumps(result, sort_keys=True))
+
+        clock.catch_up(store)
+        key = request.headers.get("idempotency-key")
+        backend = Backend(
+            store,
+            request_id=request.request_id,
+            idempotency_key=key if request.method == "POST" else None,
+        )
+        if request.method == "POST" and key:
+            response = self._idempotent(
+                route,
+                backend,
+                params,
+                path_args,
+                key,
+                fingerprint=dumps({"path": request.path, "params": raw}),
+            )
+        else:
+            with store.transaction(write=route.writes):
+                status, body, extra = self._run(route, backend, params, path_args)
+            response = Response(status, body, extra)
+        if backend.events_written:
+            self.deliveries.wake()
+        if (
+            request.method == "POST"
+            and is_api
+            and self.injector.chance(self.injector.faults.drop_rate)
+        ):
+            response.drop = True
+        return response
+
+    def _run(self, route, backend: Backend, params: dict, path_args: dict):
+        """The handler inside a savepoint: an error undoes its writes, unless it is one that
+        Stripe keeps (a declined charge is stored as failed)."""
+        conn = backend.store.conn
+        conn.execute("SAVEPOINT request")
+        try:
+            result = route.handler(backend, params, **path_args)
+            body = (
+                result
+                if isinstance(result, str)
+                else dumps(expand(backend, result, params.get("expand")))
+            )
+        except SandboxError as exc:
+            if not exc.persists:
+                conn.execute("ROLLBACK TO request")
+                backend.events_written.clear()
+            conn.execute("RELEASE request")
+            return exc.status, exc.body(backend.request_id), dict(exc.headers)
+        conn.execute("RELEASE request")
+        return 200, body, {}
+
+    def _idempotent(
+        self, route, backend: Backend, params: dict, path_args: dict, key: str, fingerprint: str
+    ) -> Response:
+        if len(key) > 255:
+            raise InvalidRequest(
+                "Idempotency-Key must be at most 255 characters.", param="Idempotency-Key"
+            )
+        digest = hashlib.sha256(fingerprint.encode()).hexdigest()
+        store = backend.store
+        with store.transaction():
+            conn = store.conn
+            row = conn.execute(
+                "SELECT fingerprint, status, body, request_id, created "
+                "FROM idempotency WHERE key = ?",
+                (key,),
+            ).fetchone()
+            if row and row[4] >= backend.now - IDEMPOTENCY_WINDOW:
+                if row[0] != digest:
+                    raise IdempotencyError(
+                        "Keys for idempotent requests can only be used with the same parameters "
+                        "they were first used with. Try using a key other than "
+                        f"'{key}' if you meant to execute a different request."
+                    )
+                return Response(
+                    row[1],
+                    row[2],
+                    {
+                        "Idempotent-Replayed": "true",
+                        "Original-Request": row[3],
+                        "Idempotency-Key": key,
+                    },
+                )
+            status, body, extra = self._run(route, backend, params, path_args)
+            conn.execute(
+                "INSERT OR REPLACE INTO idempotency "
+                "(key, fingerprint, status, body, request_id, created) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (key, digest, status, body, backend.request_id, backend.now),
+            )
+        return Response(status, body, {**extra, "Idempotency-Key": key})
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "workbench-sandbox"
+    sys_version = ""
+    server: HttpServer
+
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def _dispatch(self) -> None:
+        length = self.headers.get("Content-Length")
+        try:
+            size = int(length) if length else 0
+        except ValueError:
+            size = -1
+        api = self.server.api
+        request_id = new_id("req", 14)
+        if size < 0 or size > MAX_BODY:
+            error = InvalidRequest("Invalid Content-Length: send at most 1 MiB of parameters.")
+            self._send(Response(400, error.body(request_id), {"Request-Id": request_id}))
+            self.close_connection = True
+            return
+        body = self.rfile.read(size) if size else b""
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        response = api.handle(Request(self.command, self.path, headers, body, request_id))
+        if response.drop:
+            self.close_connection = True
+            return
+        self._send(response)
+
+    def _send(self, response: Response) -> None:
+        payload = response.body.encode("utf-8")
+        self.send_response(response.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    # Every method reaches the router, so an unsupported one is Stripe's 404, never a 501.
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
+
+
+class HttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, api: Api, port: int):
+        self.api = api
+        super().__init__(("127.0.0.1", port), _Handler)
+
+    def handle_error(self, request, client_address):
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, ConnectionError | TimeoutError):
+            log.error("sandbox connection error: %s", exc)

@@ -1,0 +1,217 @@
+"""An account's state in SQLite: every API object as its JSON, plus the columns lists filter on.
+
+One file per account under `<data dir>/sandbox/`. WAL and a busy timeout let several server
+processes and threads share it; every write runs in one `BEGIN IMMEDIATE` transaction, so a
+request is applied whole or not at all. Objects are stored exactly as the API returns them,
+which lets a list answer splice stored JSON without parsing it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    object TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    customer TEXT, charge TEXT, payment_intent TEXT, source TEXT, payout TEXT,
+    status TEXT, type TEXT, email TEXT, currency TEXT,
+    due INTEGER,
+    private TEXT,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS objects_list ON objects(object, created, seq);
+CREATE INDEX IF NOT EXISTS objects_customer ON objects(customer) WHERE customer IS NOT NULL;
+CREATE INDEX IF NOT EXISTS objects_charge ON objects(charge) WHERE charge IS NOT NULL;
+CREATE INDEX IF NOT EXISTS objects_payment_intent ON objects(payment_intent)
+    WHERE payment_intent IS NOT NULL;
+CREATE INDEX IF NOT EXISTS objects_payout ON objects(payout) WHERE payout IS NOT NULL;
+CREATE INDEX IF NOT EXISTS objects_due ON objects(due) WHERE due IS NOT NULL;
+CREATE INDEX IF NOT EXISTS objects_unpaid ON objects(currency, status)
+    WHERE object = 'balance_transaction' AND payout IS NULL;
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, status INTEGER NOT NULL,
+    body TEXT NOT NULL, request_id TEXT NOT NULL, created INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    seq INTEGER PRIMARY KEY, event TEXT NOT NULL, endpoint TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_attempt REAL NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending', last_status INTEGER, claimed_until REAL
+);
+CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(next_attempt)
+    WHERE status = 'pending';
+"""
+
+INDEXED = ("customer", "charge", "payment_intent", "source", "status", "type", "email", "currency")
+
+
+def dumps(obj: dict) -> str:
+    """The one JSON encoding of stored objects: compact, keys sorted as Stripe sends them."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def object_id(value) -> str | None:
+    """The id of an id-or-expanded-object field."""
+    return value.get("id") if isinstance(value, dict) else value
+
+
+class Store:
+    """One account's SQLite file, with a connection per thread."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self.conn  # noqa: B018 - create the schema now, not inside the first request
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, timeout=60, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=60000")
+            self._local.conn = conn
+            self._local.depth = 0
+            conn.executescript(SCHEMA)
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def transaction(self, write: bool = True):
+        """A transaction; nested calls join the outer one. Writes take the lock up front so
+        that a read-then-write never fails with SQLITE_BUSY half-way."""
+        conn = self.conn
+        if self._local.depth:
+            self._local.depth += 1
+            try:
+                yield conn
+            finally:
+                self._local.depth -= 1
+            return
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        self._local.depth = 1
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+        finally:
+            self._local.depth = 0
+
+    @contextmanager
+    def savepoint(self):
+        """Undo part of a transaction (a failed request) while keeping the rest."""
+        self.conn.execute("SAVEPOINT work")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK TO work")
+            self.conn.execute("RELEASE work")
+            raise
+        self.conn.execute("RELEASE work")
+
+    # objects
+
+    def get(self, object_id_: str, kind: str | None = None) -> dict | None:
+        row = self.conn.execute(
+            "SELECT object, data FROM objects WHERE id = ?", (object_id_,)
+        ).fetchone()
+        if row is None or (kind is not None and row[0] != kind):
+            return None
+        return json.loads(row[1])
+
+    def private(self, object_id_: str) -> dict:
+        """Sandbox-only facts about an object that the API never shows (a card's test number)."""
+        row = self.conn.execute(
+            "SELECT private FROM objects WHERE id = ?", (object_id_,)
+        ).fetchone()
+        return json.loads(row[0]) if row and row[0] else {}
+
+    def raw(self, object_id_: str) -> str | None:
+        row = self.conn.execute("SELECT data FROM objects WHERE id = ?", (object_id_,)).fetchone()
+        return row[0] if row else None
+
+    @staticmethod
+    def _columns(obj: dict, extra: dict) -> dict:
+        columns = {name: object_id(obj.get(name)) for name in INDEXED}
+        for name in ("customer", "charge", "payment_intent", "source"):
+            if not isinstance(columns[name], str):
+                columns[name] = None
+        if not isinstance(columns["type"], str):
+            columns["type"] = None
+        columns.update(extra)
+        return columns
+
+    def insert(
+        self, obj: dict, private: dict | None = None, created: int | None = None, **extra
+    ) -> dict:
+        """Store a new object; `created` orders objects that have no such field (cards)."""
+        columns = self._columns(obj, extra)
+        if private:
+            columns["private"] = json.dumps(private, sort_keys=True)
+        names = ", ".join(columns)
+        marks = ", ".join("?" for _ in columns)
+        self.conn.execute(
+            f"INSERT INTO objects (id, object, created, {names}, data) "
+            f"VALUES (?, ?, ?, {marks}, ?)",
+            (obj["id"], obj["object"], obj.get("created", created), *columns.values(), dumps(obj)),
+        )
+        return obj
+
+    def update(self, obj: dict, **extra) -> dict:
+        columns = self._columns(obj, extra)
+        assignments = ", ".join(f"{name} = ?" for name in columns)
+        self.conn.execute(
+            f"UPDATE objects SET {assignments}, data = ? WHERE id = ?",
+            (*columns.values(), dumps(obj), obj["id"]),
+        )
+        return obj
+
+    def replace(self, object_id_: str, obj: dict, kind: str) -> None:
+        """Swap an object for its deleted stub: kept for retrieval, gone from lists."""
+        self.conn.execute(
+            "UPDATE objects SET object = ?, data = ?, due = NULL WHERE id = ?",
+            (kind, dumps(obj), object_id_),
+        )
+
+    def delete(self, object_id_: str) -> None:
+        self.conn.execute("DELETE FROM objects WHERE id = ?", (object_id_,))
+
+    # settings
+
+    def setting(self, name: str, default=None):
+        row = self.conn.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_setting(self, name: str, value) -> None:
+        self.conn.execute(
+            "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) "
+            "DO UPDATE SET value = excluded.value",
+            (name, json.dumps(value)),
+        )
+
+    def now(self) -> int:
+        """Sandbox time: real time plus the offset `advance` added, or a frozen instant."""
+        clock = self.setting("clock", {"offset": 0, "frozen": None})
+        if clock.get("frozen") is not None:
+            return int(clock["frozen"])
+        return int(time.time()) + int(clock["offset"])

@@ -1,0 +1,441 @@
+"""The API's routes: each path, the parameters it takes, and the behaviour that answers it.
+
+Read it as the sandbox's API reference. Parameters are declared as Stripe accepts them; any
+other name is `parameter_unknown`. Routes under /_sandbox go beyond Stripe (clock, faults,
+account settings) and never change what /v1 does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from workbench.sandbox import control
+from workbench.sandbox.exceptions import UnrecognizedUrl
+from workbench.sandbox.models import (
+    account,
+    balance,
+    charges,
+    customers,
+    disputes,
+    events,
+    payment_intents,
+    payment_methods,
+    payouts,
+    refunds,
+    tokens,
+    webhook_endpoints,
+)
+from workbench.sandbox.params import LIST, Bool, Created, Int, ListOf, Metadata, Obj, Str
+
+ADDRESS = Obj({key: Str() for key in ("city", "country", "line1", "line2", "postal_code", "state")})
+SHIPPING = Obj(
+    {"address": ADDRESS, "name": Str(), "phone": Str(), "carrier": Str(), "tracking_number": Str()}
+)
+CARD_ADDRESS = {key: Str() for key in tokens.ADDRESS_FIELDS}
+DESCRIPTOR = Str(max_length=22)
+SEARCH = {"query": Str(required=True), "limit": LIST["limit"], "page": Str()}
+CUSTOMER = {
+    "address": ADDRESS,
+    "balance": Int(),
+    "description": Str(),
+    "email": Str(max_length=512),
+    "metadata": Metadata(),
+    "name": Str(),
+    "phone": Str(),
+    "preferred_locales": ListOf(Str()),
+    "shipping": SHIPPING,
+    "source": Str(),
+    "invoice_settings": Obj({"default_payment_method": Str()}),
+}
+CHARGE_UPDATE = {
+    "description": Str(),
+    "metadata": Metadata(),
+    "receipt_email": Str(),
+    "shipping": SHIPPING,
+    "transfer_group": Str(),
+    "customer": Str(),
+}
+INTENT_UPDATE = {
+    "amount": Int(nullable=False),
+    "currency": Str(nullable=False),
+    "customer": Str(),
+    "payment_method": Str(),
+    "description": Str(),
+    "metadata": Metadata(),
+    "receipt_email": Str(),
+    "statement_descriptor_suffix": DESCRIPTOR,
+    "capture_method": Str(choices=("automatic", "automatic_async", "manual")),
+    "setup_future_usage": Str(choices=("off_session", "on_session")),
+    "transfer_group": Str(),
+}
+BILLING = Obj({"address": ADDRESS, "email": Str(), "name": Str(), "phone": Str()})
+EXPIRY = {"exp_month": Int(nullable=False), "exp_year": Int(nullable=False)}
+TRANSACTIONS = {**LIST, "payout": Str(), "type": Str(), "source": Str(), "currency": Str()}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Callable
+    params: dict
+    control: bool = False
+
+    @property
+    def writes(self) -> bool:
+        return self.method != "GET"
+
+    @property
+    def pattern(self) -> re.Pattern:
+        return re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.path) + "$")
+
+
+def _routes() -> list[Route]:
+    def r(method, path, handler, params=None, **kwargs):
+        return Route(method, path, handler, params or {}, **kwargs)
+
+    return [
+        r("GET", "/v1/account", account.retrieve),
+        r("GET", "/v1/balance", balance.retrieve),
+        r("GET", "/v1/balance_transactions", balance.list_transactions, TRANSACTIONS),
+        r("GET", "/v1/balance/history", balance.list_transactions, TRANSACTIONS),
+        r("GET", "/v1/balance_transactions/{transaction}", balance.retrieve_transaction),
+        # tokens
+        r(
+            "POST",
+            "/v1/tokens",
+            tokens.create,
+            {
+                "card": Obj(
+                    {
+                        "number": Str(required=True),
+                        "exp_month": Int(required=True),
+                        "exp_year": Int(required=True),
+                        "cvc": Str(),
+                        "name": Str(),
+                        "currency": Str(),
+                        **CARD_ADDRESS,
+                    }
+                )
+            },
+        ),
+        r("GET", "/v1/tokens/{token}", tokens.retrieve),
+        # customers and saved cards
+        r("GET", "/v1/customers/search", customers.search_, SEARCH),
+        r("POST", "/v1/customers", customers.create, {**CUSTOMER, "payment_method": Str()}),
+        r("GET", "/v1/customers", customers.list_, {**LIST, "email": Str(max_length=512)}),
+        r("GET", "/v1/customers/{customer}", customers.retrieve),
+        r(
+            "POST",
+            "/v1/customers/{customer}",
+            customers.update,
+            {**CUSTOMER, "default_source": Str()},
+        ),
+        r("DELETE", "/v1/customers/{customer}", customers.delete),
+        r(
+            "POST",
+            "/v1/customers/{customer}/sources",
+            customers.create_source,
+            {"source": Str(required=True), "metadata": Metadata()},
+        ),
+        r(
+            "GET",
+            "/v1/customers/{customer}/sources",
+            customers.list_sources,
+            {**LIST, "object": Str()},
+        ),
+        r("GET", "/v1/customers/{customer}/sources/{source}", customers.retrieve_source),
+        r(
+            "POST",
+            "/v1/customers/{customer}/sources/{source}",
+            customers.update_source,
+            {"name": Str(), "metadata": Metadata(), **EXPIRY, **CARD_ADDRESS},
+        ),
+        r("DELETE", "/v1/customers/{customer}/sources/{source}", customers.delete_source),
+        r(
+            "GET",
+            "/v1/customers/{customer}/payment_methods",
+            payment_methods.list_for_customer,
+            {**LIST, "type": Str()},
+        ),
+        # charges
+        r("GET", "/v1/charges/search", charges.search_, SEARCH),
+        r(
+            "POST",
+            "/v1/charges",
+            charges.create,
+            {
+                "amount": Int(required=True),
+                "currency": Str(required=True),
+                "customer": Str(),
+                "source": Str(),
+                "capture": Bool(),
+                "description": Str(),
+                "metadata": Metadata(),
+                "receipt_email": Str(),
+                "statement_descriptor": DESCRIPTOR,
+                "statement_descriptor_suffix": DESCRIPTOR,
+                "shipping": SHIPPING,
+                "transfer_group": Str(),
+            },
+        ),
+        r(
+            "GET",
+            "/v1/charges",
+            charges.list_,
+            {**LIST, "customer": Str(), "payment_intent": Str(), "transfer_group": Str()},
+        ),
+        r("GET", "/v1/charges/{charge}", charges.retrieve),
+        r("POST", "/v1/charges/{charge}", charges.update, CHARGE_UPDATE),
+        r(
+            "POST",
+            "/v1/charges/{charge}/capture",
+            charges.capture,
+            {
+                "amount": Int(minimum=1),
+                "receipt_email": Str(),
+                "statement_descriptor": DESCRIPTOR,
+                "statement_descriptor_suffix": DESCRIPTOR,
+            },
+        ),
+        r("GET", "/v1/charges/{charge}/refunds", refunds.list_for_charge, LIST),
+        r("GET", "/v1/charges/{charge}/refunds/{refund}", refunds.retrieve_for_charge),
+        # payment intents and payment methods
+        r("GET", "/v1/payment_intents/search", payment_intents.search_, SEARCH),
+        r(
+            "POST",
+            "/v1/payment_intents",
+            payment_intents.create,
+            {
+                **INTENT_UPDATE,
+                "amount": Int(required=True),
+                "currency": Str(required=True),
+                "payment_method_types": ListOf(Str()),
+                "confirm": Bool(),
+                "off_session": Bool(),
+                "confirmation_method": Str(choices=("automatic", "manual")),
+                "return_url": Str(),
+                "statement_descriptor": DESCRIPTOR,
+                "automatic_payment_methods": Obj({"enabled": Bool(), "allow_redirects": Str()}),
+            },
+        ),
+        r("GET", "/v1/payment_intents", payment_intents.list_, {**LIST, "customer": Str()}),
+        r(
+            "GET",
+            "/v1/payment_intents/{intent}",
+            payment_intents.retrieve,
+            {"client_secret": Str()},
+        ),
+        r("POST", "/v1/payment_intents/{intent}", payment_intents.update, INTENT_UPDATE),
+        r(
+            "POST",
+            "/v1/payment_intents/{intent}/confirm",
+            payment_intents.confirm,
+            {
+                "payment_method": Str(),
+                "receipt_email": Str(),
+                "return_url": Str(),
+                "off_session": Bool(),
+                "setup_future_usage": INTENT_UPDATE["setup_future_usage"],
+            },
+        ),
+        r(
+            "POST",
+            "/v1/payment_intents/{intent}/capture",
+            payment_intents.capture,
+            {
+                "amount_to_capture": Int(minimum=1),
+                "metadata": Metadata(),
+                "statement_descriptor_suffix": DESCRIPTOR,
+            },
+        ),
+        r(
+            "POST",
+            "/v1/payment_intents/{intent}/cancel",
+            payment_intents.cancel,
+            {
+                "cancellation_reason": Str(
+                    choices=("abandoned", "duplicate", "fraudulent", "requested_by_customer")
+                )
+            },
+        ),
+        r(
+            "POST",
+            "/v1/payment_methods",
+            payment_methods.create,
+            {
+                "type": Str(required=True),
+                "billing_details": BILLING,
+                "metadata": Metadata(),
+                "card": Obj({"number": Str(), "cvc": Str(), "token": Str(), **EXPIRY}),
+            },
+        ),
+        r(
+            "GET",
+            "/v1/payment_methods",
+            payment_methods.list_,
+            {**LIST, "customer": Str(), "type": Str()},
+        ),
+        r("GET", "/v1/payment_methods/{payment_method}", payment_methods.retrieve),
+        r(
+            "POST",
+            "/v1/payment_methods/{payment_method}",
+            payment_methods.update,
+            {"billing_details": BILLING, "metadata": Metadata(), "card": Obj(EXPIRY)},
+        ),
+        r(
+            "POST",
+            "/v1/payment_methods/{payment_method}/attach",
+            payment_methods.attach,
+            {"customer": Str()},
+        ),
+        r("POST", "/v1/payment_methods/{payment_method}/detach", payment_methods.detach),
+        # refunds
+        r(
+            "POST",
+            "/v1/refunds",
+            refunds.create,
+            {
+                "charge": Str(),
+                "payment_intent": Str(),
+                "amount": Int(minimum=1),
+                "metadata": Metadata(),
+                "reason": Str(choices=("duplicate", "fraudulent", "requested_by_customer")),
+            },
+        ),
+        r("GET", "/v1/refunds", refunds.list_, {**LIST, "charge": Str(), "payment_intent": Str()}),
+        r("GET", "/v1/refunds/{refund}", refunds.retrieve),
+        r("POST", "/v1/refunds/{refund}", refunds.update, {"metadata": Metadata()}),
+        # payouts, disputes
+        r(
+            "POST",
+            "/v1/payouts",
+            payouts.create,
+            {
+                "amount": Int(required=True, minimum=1),
+                "currency": Str(required=True),
+                "description": Str(),
+                "metadata": Metadata(),
+                "statement_descriptor": DESCRIPTOR,
+                "method": Str(choices=("standard",)),
+                "destination": Str(),
+            },
+        ),
+        r(
+            "GET",
+            "/v1/payouts",
+            payouts.list_,
+            {**LIST, "status": Str(), "destination": Str(), "arrival_date": Created()},
+        ),
+        r("GET", "/v1/payouts/{payout}", payouts.retrieve),
+        r("POST", "/v1/payouts/{payout}", payouts.update, {"metadata": Metadata()}),
+        r("POST", "/v1/payouts/{payout}/cancel", payouts.cancel),
+        r(
+            "GET",
+            "/v1/disputes",
+            disputes.list_,
+            {**LIST, "charge": Str(), "payment_intent": Str()},
+        ),
+        r("GET", "/v1/disputes/{dispute}", disputes.retrieve),
+        r(
+            "POST",
+            "/v1/disputes/{dispute}",
+            disputes.update,
+            {
+                "evidence": Obj({name: Str(max_length=20000) for name in disputes.EVIDENCE_FIELDS}),
+                "metadata": Metadata(),
+                "submit": Bool(),
+            },
+        ),
+        r("POST", "/v1/disputes/{dispute}/close", disputes.close),
+        # events and webhooks
+        r(
+            "GET",
+            "/v1/events",
+            events.list_,
+            {**LIST, "type": Str(), "types": ListOf(Str()), "delivery_success": Bool()},
+        ),
+        r("GET", "/v1/events/{event}", events.retrieve),
+        r(
+            "POST",
+            "/v1/webhook_endpoints",
+            webhook_endpoints.create,
+            {
+                "url": Str(required=True),
+                "enabled_events": ListOf(Str(), required=True),
+                "description": Str(),
+                "metadata": Metadata(),
+                "api_version": Str(),
+            },
+        ),
+        r("GET", "/v1/webhook_endpoints", webhook_endpoints.list_, LIST),
+        r("GET", "/v1/webhook_endpoints/{endpoint}", webhook_endpoints.retrieve),
+        r(
+            "POST",
+            "/v1/webhook_endpoints/{endpoint}",
+            webhook_endpoints.update,
+            {
+                "url": Str(),
+                "enabled_events": ListOf(Str()),
+                "description": Str(),
+                "metadata": Metadata(),
+                "disabled": Bool(),
+            },
+        ),
+        r("DELETE", "/v1/webhook_endpoints/{endpoint}", webhook_endpoints.delete),
+        # beyond Stripe
+        r("GET", "/_sandbox/clock", control.clock_state, control=True),
+        r(
+            "POST",
+            "/_sandbox/clock/advance",
+            control.advance_clock,
+            {"seconds": Int(minimum=0), "days": Int(minimum=0), "to": Int()},
+            control=True,
+        ),
+        r(
+            "POST",
+            "/_sandbox/clock/freeze",
+            control.freeze_clock,
+            {"at": Int(), "real_time": Bool()},
+            control=True,
+        ),
+        r("GET", "/_sandbox/faults", control.faults, control=True),
+        r(
+            "POST",
+            "/_sandbox/faults",
+            control.set_faults,
+            {name: Str() for name in control.FAULT_FIELDS},
+            control=True,
+        ),
+        r("GET", "/_sandbox/account", control.account_settings, control=True),
+        r(
+            "POST",
+            "/_sandbox/account",
+            control.configure_account,
+            {
+                "country": Str(choices=tuple(account.COUNTRIES)),
+                "interval": Str(choices=account.INTERVALS),
+                "delay_days": Int(minimum=0, maximum=30),
+                "monthly_anchor": Int(minimum=1, maximum=31),
+                "weekly_anchor": Str(choices=account.WEEKDAYS + ("saturday", "sunday")),
+                "bank_account_number": Str(choices=tuple(account.BANK_ACCOUNTS)),
+            },
+            control=True,
+        ),
+        r("GET", "/_sandbox/webhooks", control.webhook_deliveries, control=True),
+        r("POST", "/_sandbox/reset", control.reset, control=True),
+    ]
+
+
+ROUTES = [(route, route.pattern) for route in _routes()]
+
+
+def resolve(method: str, path: str) -> tuple[Route, dict]:
+    """The route for a request and its path arguments, or Stripe's 404."""
+    for route, pattern in ROUTES:
+        match = pattern.match(path)
+        if match and route.method == method:
+            return route, match.groupdict()
+    raise UnrecognizedUrl(method, path)
