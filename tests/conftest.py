@@ -27,3 +27,37 @@ def client(sandbox_server, account_key) -> stripe.StripeClient:
     return stripe.StripeClient(
         account_key, base_addresses={"api": sandbox_server.url}, max_network_retries=0
     )
+
+
+class RawApi:
+    """Plain HTTP to the sandbox, for what the official client hides (raw JSON, headers)."""
+
+    def __init__(self, url: str, key: str | None):
+        import requests
+
+        self.url = url
+        self.key = key
+        self.http = requests.Session()
+
+    def __call__(
+        self,
+        method: str,
+        path: str,
+        data=None,
+        *,
+        key: str | None = "default",
+        headers: dict | None = None,
+        params=None,
+    ):
+        sent = dict(headers or {})
+        chosen = self.key if key == "default" else key
+        if chosen:
+            sent.setdefault("Authorization", f"Bearer {chosen}")
+        return self.http.request(
+            method, self.url + path, data=data, params=params, headers=sent, timeout=30
+        )
+
+
+@pytest.fixture
+def raw(sandbox_server, account_key) -> RawApi:
+    return RawApi(sandbox_server.url, account_key)

@@ -38,7 +38,8 @@ class Decline:
     at_attach: bool = True  # False: attaches to a customer, fails only when charged
 
     def error(self, charge: str | None = None, **extra) -> CardError:
-        """The card error Stripe raises for this decline."""
+        """The card error Stripe raises for this decline; with a failed charge (which Stripe
+        keeps) the request's writes persist, otherwise (saving the card) they are undone."""
         if self.advice_code:
             extra["advice_code"] = self.advice_code
         return CardError(
@@ -48,6 +49,7 @@ class Decline:
             param={"expired_card": "exp_month", "incorrect_cvc": "cvc"}.get(self.code),
             charge=charge,
             extra=extra,
+            persists=charge is not None,
         )
 
 
@@ -162,7 +164,7 @@ CARDS = {
             "4000000000000119",
             decline=Decline(
                 "processing_error",
-                "processing_error",
+                None,
                 "An error occurred while processing your card. Try again in a little bit.",
                 seller_message="The bank returned the decline code `processing_error`.",
             ),

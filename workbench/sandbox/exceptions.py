@@ -10,7 +10,7 @@ class SandboxError(Exception):
 
     status = 400
     type = "invalid_request_error"
-    # A card decline keeps what it wrote (the failed charge) and its idempotent result.
+    # Whether the request's writes survive the error (a declined charge is kept as failed).
     persists = False
 
     def __init__(
@@ -23,6 +23,7 @@ class SandboxError(Exception):
         charge: str | None = None,
         extra: dict | None = None,
         headers: dict | None = None,
+        persists: bool | None = None,
     ):
         super().__init__(message)
         self.message = message
@@ -32,6 +33,8 @@ class SandboxError(Exception):
         self.charge = charge
         self.extra = extra or {}
         self.headers = headers or {}
+        if persists is not None:
+            self.persists = persists
 
     def body(self, request_id: str) -> str:
         error = {"message": self.message, "type": self.type}
@@ -92,7 +95,6 @@ class AuthenticationFailed(InvalidRequest):
 class CardError(SandboxError):
     status = 402
     type = "card_error"
-    persists = True
 
 
 class IdempotencyError(SandboxError):

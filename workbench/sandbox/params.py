@@ -263,6 +263,12 @@ class Metadata(Param):
                     param=f"{name}[{key}]",
                 )
             result[key] = item or None
+        if len(result) > 50:
+            raise InvalidRequest(
+                f"Metadata can have up to 50 keys, but you've set {len(result)}. Email us at "
+                "support+metadata@stripe.com for more information.",
+                param=name,
+            )
         return result
 
 

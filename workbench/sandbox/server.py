@@ -272,6 +272,7 @@ class Api:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stalls
     server_version = "workbench-sandbox"
     sys_version = ""
     server: HttpServer

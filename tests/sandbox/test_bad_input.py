@@ -1,0 +1,147 @@
+"""A corpus of bad requests: every one gets a Stripe-shaped 4xx, none a 5xx, and the
+server keeps serving afterwards."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+CORPUS = [
+    # (method, path, body or None, extra headers)
+    ("POST", "/v1/charges", "amount=abc&currency=usd&source=tok_visa", {}),
+    ("POST", "/v1/charges", "amount=100&currency=usd&source=tok_visa&bogus=1", {}),
+    ("POST", "/v1/charges", "amount=100", {}),
+    ("POST", "/v1/charges", "amount=100&currency=usd", {}),
+    ("POST", "/v1/charges", "amount=-5&currency=usd&source=tok_visa", {}),
+    ("POST", "/v1/charges", "amount=10&currency=usd&source=tok_visa", {}),
+    ("POST", "/v1/charges", "amount=100000000000&currency=usd&source=tok_visa", {}),
+    ("POST", "/v1/charges", "amount=100&currency=zzz&source=tok_visa", {}),
+    ("POST", "/v1/charges", "amount=100&currency=usd&source=tok_nope", {}),
+    ("POST", "/v1/charges", "amount=100&currency=usd&source=card_nope", {}),
+    ("POST", "/v1/charges", "amount=100&currency=usd&customer=cus_nope", {}),
+    ("POST", "/v1/charges", "amount=100&currency=usd&source=tok_visa&capture=maybe", {}),
+    ("POST", "/v1/charges", "amount[]=1&currency=usd&source=tok_visa", {}),
+    ("POST", "/v1/charges", "amount[a][b]=1&currency=usd", {}),
+    ("POST", "/v1/charges", "metadata=flat&amount=100&currency=usd&source=tok_visa", {}),
+    ("POST", "/v1/charges", "metadata[a][b]=x&amount=100&currency=usd&source=tok_visa", {}),
+    ("POST", "/v1/charges", "metadata[" + "k" * 41 + "]=x&amount=100&currency=usd", {}),
+    ("POST", "/v1/charges", "metadata[k]=" + "v" * 501 + "&amount=100&currency=usd", {}),
+    (
+        "POST",
+        "/v1/charges",
+        "&".join(f"metadata[k{i}]=v" for i in range(51))
+        + "&amount=100&currency=usd&source=tok_visa",
+        {},
+    ),
+    ("POST", "/v1/charges", "amount[=1&currency=usd", {}),
+    ("POST", "/v1/charges", "amount]=1", {}),
+    ("POST", "/v1/charges", "a[b]=1&a=2", {}),
+    ("POST", "/v1/charges", "a=1&a[b]=2", {}),
+    ("POST", "/v1/charges", "x" + "[a]" * 20 + "=1", {}),
+    ("POST", "/v1/charges", b"amount=100&currency=\xff\xfe", {}),
+    ("POST", "/v1/charges", "amount=100&currency=%FF", {}),
+    (
+        "POST",
+        "/v1/charges",
+        '{"amount": 100, "currency": "usd"}',
+        {"Content-Type": "application/json"},
+    ),
+    (
+        "POST",
+        "/v1/charges",
+        "statement_descriptor_suffix=" + "x" * 40 + "&amount=100&currency=usd&source=tok_visa",
+        {},
+    ),
+    ("POST", "/v1/charges/ch_nope/capture", "", {}),
+    ("POST", "/v1/charges/ch_nope/capture", "amount=0", {}),
+    ("GET", "/v1/charges/%00", None, {}),
+    ("GET", "/v1/charges/" + "x" * 5000, None, {}),
+    ("GET", "/v1/charges?limit=1000", None, {}),
+    ("GET", "/v1/charges?limit=-1", None, {}),
+    ("GET", "/v1/charges?limit=", None, {}),
+    ("GET", "/v1/charges?created[gte]=yesterday", None, {}),
+    ("GET", "/v1/charges?created[between]=1", None, {}),
+    ("GET", "/v1/charges?starting_after=ch_nope", None, {}),
+    ("GET", "/v1/account?expand[]=nothing", None, {}),
+    ("GET", "/v1/charges?expand[]=customer", None, {}),
+    ("GET", "/v1/charges?expand=customer", None, {}),
+    ("GET", "/v1/charges?expand[]=" + ".".join(["customer"] * 6), None, {}),
+    ("GET", "/v1/charges/search?query=amount>>1", None, {}),
+    ("GET", "/v1/charges/search", None, {}),
+    ("GET", "/v1/charges/search?query=x&page=%%%", None, {}),
+    ("GET", "/v1/customers/cus_nope", None, {}),
+    ("POST", "/v1/customers", "email[]=a", {}),
+    ("POST", "/v1/customers", "preferred_locales=en", {}),
+    ("POST", "/v1/customers", "source=tok_chargeDeclined", {}),
+    ("POST", "/v1/customers/cus_nope/sources", "source=tok_visa", {}),
+    ("POST", "/v1/tokens", "card[number]=4242&card[exp_month]=1&card[exp_year]=2040", {}),
+    (
+        "POST",
+        "/v1/tokens",
+        "card[number]=4242424242424242&card[exp_month]=x&card[exp_year]=2040",
+        {},
+    ),
+    ("POST", "/v1/tokens", "card=4242424242424242", {}),
+    ("POST", "/v1/tokens", "", {}),
+    ("POST", "/v1/refunds", "", {}),
+    ("POST", "/v1/refunds", "charge=ch_nope", {}),
+    ("POST", "/v1/refunds", "charge=ch_nope&reason=because", {}),
+    ("POST", "/v1/payment_intents", "amount=100&currency=usd&capture_method=later", {}),
+    ("POST", "/v1/payment_intents/pi_nope/confirm", "", {}),
+    ("POST", "/v1/payment_methods", "type=card", {}),
+    ("POST", "/v1/payment_methods", "type=sepa_debit", {}),
+    ("POST", "/v1/payment_methods/pm_card_nope/attach", "customer=cus_nope", {}),
+    ("POST", "/v1/payouts", "amount=100&currency=usd", {}),
+    ("POST", "/v1/webhook_endpoints", "url=notaurl&enabled_events[]=*", {}),
+    ("POST", "/v1/webhook_endpoints", "url=http://x.test/h&enabled_events[]=Bad Event", {}),
+    ("GET", "/v1/events?types=charge.succeeded", None, {}),
+    ("DELETE", "/v1/charges/ch_nope", None, {}),
+    ("PATCH", "/v1/charges", "", {}),
+    ("GET", "/v2/core/events", None, {}),
+    ("GET", "/", None, {}),
+    (
+        "POST",
+        "/v1/charges",
+        "amount=100&currency=usd&source=tok_visa",
+        {"Idempotency-Key": "k" * 300},
+    ),
+    ("GET", "/v1/balance", None, {"Stripe-Version": "not-a-version"}),
+    ("POST", "/_sandbox/faults", "latency_ms=fast", {}),
+    ("POST", "/_sandbox/clock/advance", "seconds=-5", {}),
+    ("POST", "/_sandbox/account", "interval=hourly", {}),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "headers"),
+    CORPUS,
+    ids=[f"{i:02d}-{c[0]}-{c[1][:30]}" for i, c in enumerate(CORPUS)],
+)
+def test_bad_requests_get_stripe_shaped_4xx(raw, method, path, body, headers):
+    sent = {"Content-Type": "application/x-www-form-urlencoded", **headers}
+    answer = raw(method, path, body, headers=sent)
+    assert 400 <= answer.status_code < 500, (answer.status_code, answer.text[:300])
+    error = answer.json()["error"]
+    assert error["type"] in ("invalid_request_error", "card_error", "idempotency_error")
+    assert isinstance(error["message"], str) and error["message"]
+    assert "Traceback" not in answer.text
+    assert answer.headers["Request-Id"].startswith("req_")
+    assert raw("GET", "/v1/account").status_code == 200
+
+
+def test_broken_http_does_not_stop_the_server(sandbox_server, raw):
+    host, port = "127.0.0.1", sandbox_server.port
+    for garbage in (
+        b"NOT HTTP AT ALL\r\n\r\n",
+        b"GET /v1/charges HTTP/1.1\r\n",
+        b"POST /v1/charges HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n",
+        b"POST /v1/charges HTTP/1.1\r\nContent-Length: -4\r\n\r\n",
+        b"\x00" * 64,
+    ):
+        with socket.create_connection((host, port), timeout=5) as connection:
+            connection.sendall(garbage)
+            connection.shutdown(socket.SHUT_WR)
+            reply = connection.recv(4096)
+            assert not reply.startswith(b"HTTP/1.1 5") and not reply.startswith(b"HTTP/1.0 5")
+    assert raw("GET", "/v1/account").status_code == 200
