@@ -8,6 +8,7 @@ import importlib.metadata
 import platform
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import stripe
@@ -56,7 +57,7 @@ def doctor(args: argparse.Namespace) -> int:
             + [f"{p} {_version(p)}" for p in PACKAGES]
         )
     )
-    session = workbench.connect(chosen.name, settings)
+    session = workbench.connect(chosen.name, settings, seed=False)
     print(f"api base:     {session.api_base}")
     started = time.monotonic()
     try:
@@ -142,6 +143,52 @@ def sandbox_advance(args: argparse.Namespace) -> int:
     return 0
 
 
+def _moment(text: str) -> int:
+    """A date (00:00 UTC) or an ISO datetime, as a Unix time."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-01") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def sandbox_seed(args: argparse.Namespace) -> int:
+    from workbench.sandbox import seed
+
+    if args.months < 1 or args.scale <= 0:
+        raise WorkbenchError("--months must be 1 or more and --scale above 0")
+    data_dir = _data_dir(args)
+    store = _store(args)
+    until = args.until or int(time.time())
+    orders = seed.orders_path(data_dir, args.account)
+    end = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(until))
+    print(
+        f"seeding {args.months} months until {end} (seed {args.seed}, scale {args.scale}) "
+        f"into {store.path} ...",
+        flush=True,
+    )
+    truth = seed.seed(
+        store,
+        until=until,
+        months=args.months,
+        seed=args.seed,
+        scale=args.scale,
+        name=args.account,
+        orders_path=orders,
+        frozen=args.until is not None,
+    )
+    objects = truth["objects"]
+    print(
+        f"done in {truth['seconds']} s: {objects.get('charge', 0):,} charges, "
+        f"{objects.get('balance_transaction', 0):,} balance transactions, "
+        f"{objects.get('customer', 0):,} customers, {objects.get('payout', 0):,} payouts, "
+        f"{objects.get('dispute', 0):,} disputes; orders in {orders}"
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="workbench", description=__doc__.split("\n")[0])
     main.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -205,6 +252,26 @@ def parser() -> argparse.ArgumentParser:
     advance.add_argument("--days", type=float)
     advance.add_argument("--hours", type=float)
     advance.set_defaults(run=sandbox_advance)
+
+    history = box_commands.add_parser(
+        "seed",
+        parents=[common, account],
+        help="build a realistic account history",
+        description="Replace a sandbox account's data with a deterministic history: customers, "
+        "charges, declines, captures, refunds, disputes, payouts, and orders.csv.",
+    )
+    history.add_argument("--months", type=int, default=6, help="length of the history")
+    history.add_argument(
+        "--until",
+        type=_moment,
+        help="end of the history, e.g. 2026-11-01 "
+        "(default: now; with a date the sandbox clock stops there)",
+    )
+    history.add_argument("--seed", type=int, default=0, help="random seed")
+    history.add_argument(
+        "--scale", type=float, default=1.0, help="volume multiplier: 1 is about 40 orders a day"
+    )
+    history.set_defaults(run=sandbox_seed)
     return main
 
 

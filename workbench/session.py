@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass, field
 
@@ -51,13 +52,27 @@ class Session:
         )
 
 
-def connect(account: str | None = None, settings: Settings | None = None) -> Session:
+def connect(
+    account: str | None = None, settings: Settings | None = None, *, seed: bool = True
+) -> Session:
     """Connect to `account` (default: the default account). With no key configured this is
-    the sandbox profile: a local Stripe-compatible server is started in this process."""
+    the sandbox profile: a local Stripe-compatible server is started in this process, and
+    an empty sandbox account is first seeded with six months of history (unless `seed` is
+    False)."""
     settings = settings or config.load()
     chosen = settings.account(account)
     api_base = chosen.api_base
     if chosen.profile == "sandbox" and not api_base:
-        api_base = embedded_sandbox(settings).url
+        server = embedded_sandbox(settings)
+        api_base = server.url
+        if seed:
+            from workbench.sandbox import seed as history
+
+            history.ensure(
+                server.api.store(chosen.name),
+                settings.data_dir,
+                chosen.name,
+                announce=lambda text: print(f"workbench: {text}", file=sys.stderr),
+            )
     client = make_client(chosen, api_base=api_base, allow_live_writes=settings.allow_live_writes)
     return Session(settings, chosen, client, api_base or stripe.DEFAULT_API_BASE)

@@ -47,14 +47,18 @@ def catch_up(store: Store, until: int | None = None) -> None:
         run(store, until)
 
 
-def run(store: Store, until: int, rng=None) -> None:
-    """Process every due instant up to `until`, in order (inside the caller's transaction)."""
+def run(store: Store, until: int, rng=None, events_from: int | None = None) -> None:
+    """Process every due instant up to `until`, in order (inside the caller's transaction).
+    Events before `events_from` (default: 30 days before `until`) would be pruned, so they
+    are not written at all."""
     processed = _processed(store)
     while True:
         due = _next_due(store, processed)
         if due is None or due > until:
             break
-        _step(Backend(store, now=due, rng=rng), processed)
+        backend = Backend(store, now=due, rng=rng)
+        backend.keep_events_from = until - EVENT_RETENTION if events_from is None else events_from
+        _step(backend, processed)
         processed = due
     store.set_setting("processed_until", max(until, processed))
     store.conn.execute(
@@ -67,16 +71,17 @@ def run(store: Store, until: int, rng=None) -> None:
 
 def _step(backend: Backend, previous: int) -> None:
     now = backend.now
-    if ledger.release_pending(backend, now):
+    if ledger.release_pending(backend, now) and backend.records_events():
         backend.emit("balance.available", ledger.balance(backend))
     schedule = backend.account["settings"]["payouts"]["schedule"]
     if payouts.next_run(schedule, previous) == now:
         payouts.run_automatic(backend)
-    conn = backend.store.conn
+    due = backend.store.conn.execute(
+        "SELECT object, id FROM objects INDEXED BY objects_due WHERE due <= ? ORDER BY due, seq",
+        (now,),
+    ).fetchall()
     for kind, handler in DUE_HANDLERS:
-        for (object_id,) in conn.execute(
-            "SELECT id FROM objects WHERE due <= ? AND object = ? ORDER BY due, seq", (now, kind)
-        ).fetchall():
+        for object_id in [object_id for object, object_id in due if object == kind]:
             handler(backend, object_id)
 
 

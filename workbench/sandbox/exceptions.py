@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from workbench.sandbox.state import dumps
 
 
 class SandboxError(Exception):
@@ -45,7 +45,7 @@ class SandboxError(Exception):
             error["doc_url"] = f"https://stripe.com/docs/error-codes/{self.code.replace('_', '-')}"
         error.update(self.extra)
         error["request_log_url"] = f"https://dashboard.stripe.com/test/logs/{request_id}"
-        return json.dumps({"error": error}, sort_keys=True)
+        return dumps({"error": error})
 
 
 class InvalidRequest(SandboxError):

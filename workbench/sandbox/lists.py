@@ -7,11 +7,9 @@ unless an expansion asks for objects to be looked into.
 
 from __future__ import annotations
 
-import json
-
 from workbench.sandbox.backend import Backend
 from workbench.sandbox.exceptions import InvalidRequest, ResourceMissing
-from workbench.sandbox.state import dumps
+from workbench.sandbox.state import dumps, loads
 
 # Lists Stripe leaves out of an object unless asked for with `expand[]`:
 # (object, field) -> (listed object, the column that points back at the parent).
@@ -86,14 +84,14 @@ def listing(
             raise InvalidRequest(
                 f"This property cannot be expanded ({unknown[0]}).", param="expand"
             )
-        items = [json.loads(raw) for raw in raw_items]
+        items = [loads(raw) for raw in raw_items]
         for item in items:
             for path in paths:
                 expand_path(backend, item, path, ".".join(["data", *path]))
         raw_items = [dumps(item) for item in items]
     return (
         f'{{"object":"list","data":[{",".join(raw_items)}],'
-        f'"has_more":{"true" if has_more else "false"},{extra}"url":{json.dumps(url)}}}'
+        f'"has_more":{"true" if has_more else "false"},{extra}"url":{dumps(url)}}}'
     )
 
 
@@ -124,7 +122,7 @@ def expand_path(backend: Backend, obj: dict, parts: list[str], full: str) -> Non
         ).fetchall()
         value = obj[head] = {
             "object": "list",
-            "data": [json.loads(row[0]) for row in rows[:10]],
+            "data": [loads(row[0]) for row in rows[:10]],
             "has_more": len(rows) > 10,
             "url": f"/v1/{obj['object']}s/{obj['id']}/{head}",
         }

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
 import re
 import sys
@@ -175,7 +174,7 @@ class Api:
         if route.control:
             with store.transaction():
                 result = route.handler(self, Backend(store), params, **path_args)
-            return Response(200, json.dumps(result, sort_keys=True))
+            return Response(200, dumps(result))
 
         clock.catch_up(store)
         key = request.headers.get("idempotency-key")

@@ -7,10 +7,8 @@ card error; `capture` writes the balance transaction; `release` lets an authoriz
 
 from __future__ import annotations
 
-import copy
-
 from workbench.sandbox import cards, ledger, lists, search
-from workbench.sandbox.backend import Backend, changes
+from workbench.sandbox.backend import Backend, changes, snapshot
 from workbench.sandbox.currencies import SUPPORTED
 from workbench.sandbox.exceptions import CardError, InvalidRequest, ResourceMissing
 from workbench.sandbox.models import customers, disputes, payment_intents, refunds, tokens
@@ -216,12 +214,12 @@ def authorize(
         "transfer_data": None,
         "transfer_group": params.get("transfer_group"),
     }
+    if capture and not declined:
+        _record_capture(backend, charge, amount, card)
     backend.store.insert(charge, private={"number": card.number}, due=capture_before)
     if declined:
         backend.emit("charge.failed", charge)
         raise card.decline.error(charge=charge_id)
-    if capture:
-        capture_charge(backend, charge, amount, announce=False)
     backend.emit("charge.succeeded", charge)
     if capture and card.dispute:
         disputes.open_dispute(backend, charge, card.dispute)
@@ -232,11 +230,8 @@ def _number(backend: Backend, charge: dict) -> str:
     return backend.store.private(charge["id"])["number"]
 
 
-def capture_charge(
-    backend: Backend, charge: dict, amount: int | None, *, announce: bool = True
-) -> dict:
-    """Capture `amount` (all when None) of an authorization; the rest is released.
-    `announce` emits charge.captured and lets a dispute test card open its dispute."""
+def capture_charge(backend: Backend, charge: dict, amount: int | None) -> dict:
+    """Capture `amount` (all when None) of an authorization; the rest is released."""
     charge_id = charge["id"]
     if charge["status"] == "failed":
         raise InvalidRequest(
@@ -268,8 +263,18 @@ def capture_charge(
             param="amount",
         )
     ledger.check_amount(amount, charge["currency"])
-    before = copy.deepcopy(charge)
+    before = snapshot(charge)
     card = cards.lookup(_number(backend, charge))
+    _record_capture(backend, charge, amount, card)
+    backend.store.update(charge, due=None)
+    backend.emit("charge.captured", charge, changes(before, charge))
+    if card.dispute:
+        disputes.open_dispute(backend, charge, card.dispute)
+    return charge
+
+
+def _record_capture(backend: Backend, charge: dict, amount: int, card: cards.TestCard) -> None:
+    """Write the charge's balance transaction; the uncaptured rest counts as refunded."""
     transaction = ledger.charge_transaction(
         backend,
         charge,
@@ -283,19 +288,13 @@ def capture_charge(
         amount_refunded=charge["amount"] - amount,
         balance_transaction=transaction["id"],
     )
-    backend.store.update(charge, due=None)
-    if announce:
-        backend.emit("charge.captured", charge, changes(before, charge))
-        if card.dispute:
-            disputes.open_dispute(backend, charge, card.dispute)
-    return charge
 
 
 def release(
     backend: Backend, charge: dict, reason: str | None, metadata: dict | None = None
 ) -> dict:
     """Let an uncaptured authorization go: the charge is refunded, no money moves."""
-    before = copy.deepcopy(charge)
+    before = snapshot(charge)
     refund = refunds.refund_object(backend, charge, charge["amount"], reason, metadata or {})
     backend.store.insert(refund)
     charge.update(refunded=True, amount_refunded=charge["amount"])
@@ -370,7 +369,7 @@ def retrieve(backend: Backend, params: dict, charge: str) -> dict:
 
 def update(backend: Backend, params: dict, charge: str) -> dict:
     obj = backend.get(charge, "charge")
-    before = copy.deepcopy(obj)
+    before = snapshot(obj)
     for key in ("description", "receipt_email", "transfer_group"):
         if key in params:
             obj[key] = params[key]

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import copy
-
 from workbench.sandbox import cards, lists
-from workbench.sandbox.backend import Backend, changes
+from workbench.sandbox.backend import Backend, changes, snapshot
 from workbench.sandbox.exceptions import InvalidRequest, ResourceMissing
 from workbench.sandbox.models import customers, tokens
 
@@ -141,7 +139,7 @@ def retrieve(backend: Backend, params: dict, payment_method: str) -> dict:
 
 def update(backend: Backend, params: dict, payment_method: str) -> dict:
     method = backend.get(payment_method, "payment_method")
-    before = copy.deepcopy(method)
+    before = snapshot(method)
     if "billing_details" in params:
         method["billing_details"] = _billing(params["billing_details"])
     if "metadata" in params:
@@ -187,7 +185,7 @@ def detach(backend: Backend, params: dict, payment_method: str) -> dict:
             "detachment is impossible.",
             code="payment_method_unexpected_state",
         )
-    before = copy.deepcopy(method)
+    before = snapshot(method)
     method["customer"] = None
     backend.store.update(method)
     backend.emit("payment_method.detached", method, changes(before, method))

@@ -12,11 +12,10 @@ day at 00:00 UTC, unless the account's test bank account makes it fail then.
 from __future__ import annotations
 
 import calendar
-import copy
 import time
 
 from workbench.sandbox import ledger, lists
-from workbench.sandbox.backend import Backend, changes
+from workbench.sandbox.backend import Backend, changes, snapshot
 from workbench.sandbox.exceptions import InvalidRequest
 from workbench.sandbox.models import account as account_model
 from workbench.sandbox.models import customers
@@ -123,7 +122,7 @@ def run_automatic(backend: Backend) -> list[dict]:
     """Sweep the available, not yet paid-out balance of each currency into a payout."""
     conn = backend.store.conn
     totals = conn.execute(
-        "SELECT currency, SUM(json_extract(data, '$.net')) FROM objects "
+        "SELECT currency, SUM(net) FROM objects INDEXED BY objects_unpaid "
         "WHERE object = 'balance_transaction' AND payout IS NULL AND status = 'available' "
         "AND created <= ? GROUP BY currency ORDER BY currency",
         (backend.now,),
@@ -134,8 +133,9 @@ def run_automatic(backend: Backend) -> list[dict]:
             continue
         payout = _payout_object(backend, total, currency, automatic=True, params={})
         conn.execute(
-            "UPDATE objects SET payout = ? WHERE object = 'balance_transaction' "
-            "AND payout IS NULL AND status = 'available' AND currency = ? AND created <= ?",
+            "UPDATE objects INDEXED BY objects_unpaid SET payout = ? "
+            "WHERE object = 'balance_transaction' AND payout IS NULL AND status = 'available' "
+            "AND currency = ? AND created <= ?",
             (payout["id"], currency, backend.now),
         )
         made.append(_start(backend, payout))
@@ -145,7 +145,7 @@ def run_automatic(backend: Backend) -> list[dict]:
 def advance(backend: Backend, payout_id: str) -> None:
     """The payout's next step: in_transit, then paid or failed at its arrival date."""
     payout = backend.get(payout_id, "payout")
-    before = copy.deepcopy(payout)
+    before = snapshot(payout)
     if payout["status"] == "pending":
         payout["status"] = "in_transit"
         backend.store.update(payout, due=payout["arrival_date"])
@@ -219,7 +219,7 @@ def retrieve(backend: Backend, params: dict, payout: str) -> dict:
 
 def update(backend: Backend, params: dict, payout: str) -> dict:
     obj = backend.get(payout, "payout", param="payout")
-    before = copy.deepcopy(obj)
+    before = snapshot(obj)
     if "metadata" in params:
         obj["metadata"] = customers.merge_metadata(obj["metadata"], params["metadata"])
     backend.store.update(obj)
@@ -235,7 +235,7 @@ def cancel(backend: Backend, params: dict, payout: str) -> dict:
         raise InvalidRequest(
             f"Payout {obj['id']} cannot be canceled: only a pending manual payout can be."
         )
-    before = copy.deepcopy(obj)
+    before = snapshot(obj)
     transaction = ledger.record(
         backend,
         amount=obj["amount"],

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import copy
-
 from workbench.sandbox import ledger, lists
-from workbench.sandbox.backend import Backend, changes
+from workbench.sandbox.backend import Backend, changes, snapshot
 from workbench.sandbox.exceptions import InvalidRequest, ResourceMissing
 from workbench.sandbox.models import charges, customers
 
@@ -117,7 +115,7 @@ def create(backend: Backend, params: dict) -> dict:
             f"({_money(remaining, charge['currency'])})",
             param="amount",
         )
-    before = copy.deepcopy(charge)
+    before = snapshot(charge)
     refund = refund_object(
         backend, charge, amount, params.get("reason"), params.get("metadata") or {}
     )
@@ -147,7 +145,7 @@ def retrieve(backend: Backend, params: dict, refund: str) -> dict:
 
 def update(backend: Backend, params: dict, refund: str) -> dict:
     obj = backend.get(refund, "refund")
-    before = copy.deepcopy(obj)
+    before = snapshot(obj)
     if "metadata" in params:
         obj["metadata"] = customers.merge_metadata(obj["metadata"], params["metadata"])
     backend.store.update(obj)

@@ -1,0 +1,148 @@
+"""The seeded history: deterministic to the byte, realistic, with its planted discrepancies
+and the orders file they live in."""
+
+from __future__ import annotations
+
+import calendar
+import csv
+from decimal import Decimal
+
+import pytest
+import requests
+import stripe
+
+from workbench import sandbox
+from workbench.sandbox import seed
+from workbench.sandbox.server import Api
+
+UNTIL = calendar.timegm((2026, 9, 1, 0, 0, 0))
+PATHS = [
+    "/v1/account",
+    "/v1/balance",
+    "/v1/charges",
+    "/v1/customers",
+    "/v1/payouts",
+    "/v1/balance_transactions",
+    "/v1/disputes",
+    "/v1/events",
+    "/v1/refunds",
+    "/v1/payment_intents",
+]
+
+
+def build(directory, **kwargs):
+    store = Api(directory, sandbox.DEFAULT_KEY).store("default")
+    truth = seed.seed(
+        store,
+        until=UNTIL,
+        months=2,
+        seed=3,
+        scale=0.3,
+        orders_path=directory / "orders.csv",
+        **kwargs,
+    )
+    store.close()
+    return truth
+
+
+def answers(directory) -> list[bytes]:
+    """Every page of every list, and the single objects, as the bytes the API sends."""
+    found = []
+    with sandbox.start(directory) as server:
+        http = requests.Session()
+        http.headers["Authorization"] = f"Bearer {server.api_key}"
+        for path in PATHS:
+            params = {} if path in ("/v1/account", "/v1/balance") else {"limit": 100}
+            while True:
+                answer = http.get(server.url + path, params=params, timeout=30)
+                assert answer.status_code == 200
+                found.append(answer.content)
+                body = answer.json()
+                if not body.get("has_more"):
+                    break
+                params["starting_after"] = body["data"][-1]["id"]
+    return found
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("seeded")
+    return directory, build(directory)
+
+
+def test_same_seed_and_date_give_identical_answers(history, tmp_path):
+    directory, _ = history
+    again = tmp_path / "again"
+    build(again)
+    first, second = answers(directory), answers(again)
+    assert len(first) > len(PATHS)
+    assert first == second
+    assert (directory / "orders.csv").read_bytes() == (again / "orders.csv").read_bytes()
+
+
+def test_a_different_seed_gives_a_different_history(history, tmp_path):
+    store = Api(tmp_path, sandbox.DEFAULT_KEY).store("default")
+    other = seed.seed(store, until=UNTIL, months=2, seed=4, scale=0.3)
+    assert other["account"] != history[1]["account"]
+
+
+def test_the_history_has_what_an_analyst_needs(history):
+    directory, truth = history
+    with sandbox.start(directory) as server:
+        client = stripe.StripeClient(server.api_key, base_addresses={"api": server.url})
+        charges = list(client.v1.charges.list(params={"limit": 100}).auto_paging_iter())
+        assert {c.status for c in charges} == {"succeeded", "failed"}
+        assert {c.currency for c in charges} == {"usd", "eur", "jpy"}
+        assert all(c.metadata["order_id"] for c in charges)
+        assert len(charges) == truth["objects"]["charge"]
+        declines = {c.outcome.reason for c in charges if c.status == "failed"}
+        assert {"generic_decline", "insufficient_funds"} <= declines
+        assert any(c.amount_captured < c.amount and c.captured for c in charges)
+        assert any(c.refunded and not c.captured for c in charges), "an expired authorization"
+        open_auths = [
+            c for c in charges if not c.captured and not c.refunded and c.status == "succeeded"
+        ]
+        assert {c.id for c in open_auths} == set(truth["open_authorizations"])
+        assert any(c.amount_refunded and not c.refunded and c.captured for c in charges)
+        statuses = {d.status for d in client.v1.disputes.list(params={"limit": 100}).data}
+        assert statuses >= {"won", "lost", "needs_response"} or statuses >= {"won", "lost"}
+        payouts = list(client.v1.payouts.list(params={"limit": 100}).auto_paging_iter())
+        assert [p.status for p in payouts].count("failed") == 1
+        customers = list(client.v1.customers.list(params={"limit": 100}).auto_paging_iter())
+        assert any(c.default_source is None for c in customers)
+        soon = [s for s in truth["expiring_cards"]]
+        assert soon, "cards expiring within two months"
+        account = client.v1.accounts.retrieve_current()
+        assert account.id == truth["account"]
+        assert client.v1.balance.retrieve().livemode is False
+
+
+def test_orders_file_matches_except_the_planted_discrepancies(history):
+    directory, truth = history
+    with (directory / "orders.csv").open(newline="") as stream:
+        orders = {row["order_id"]: row for row in csv.DictReader(stream)}
+    assert len(orders) == truth["orders"]
+    with sandbox.start(directory) as server:
+        client = stripe.StripeClient(server.api_key, base_addresses={"api": server.url})
+        charges = list(client.v1.charges.list(params={"limit": 100}).auto_paging_iter())
+    paid: dict[str, list] = {}
+    for charge in charges:
+        if charge.status == "succeeded" and charge.captured:
+            paid.setdefault(charge.metadata["order_id"], []).append(charge)
+    exponent = {"USD": 2, "EUR": 2, "JPY": 0}
+    found = {kind: set() for kind in seed.PLANTED}
+    for order_id, row in orders.items():
+        amount = int(Decimal(row["amount"]).scaleb(exponent[row["currency"]]))
+        made = paid.get(order_id, [])
+        if row["status"] == "paid" and not made:
+            found["missing_payment"].add(order_id)
+        if len(made) > 1:
+            found["duplicate_payment"].add(order_id)
+        if made and made[0].amount_captured != amount and len(made) == 1:
+            found["amount_mismatch"].add(order_id)
+        if row["status"] == "paid" and made and all(c.refunded for c in made):
+            found["refunded_order"].add(order_id)
+    found["unknown_order"] = {order_id for order_id in paid if order_id not in orders}
+    for kind in seed.PLANTED:
+        assert found[kind] == set(truth["planted"][kind]), kind
+        assert truth["planted"][kind], f"nothing planted for {kind}"

@@ -1,0 +1,594 @@
+"""A deterministic, realistic account history, written through the models (not HTTP).
+
+`seed(store, until=..., months=6, seed=0, scale=1.0)` builds, day by day, what a small shop
+sees: customers saving cards (some expiring soon, some with no default), a daily rhythm of
+orders paid by card with Stripe-like declines, authorize-then-capture (full, partial, some
+left to expire, some still open near expiry), refunds, disputes (won, lost, open), charges in
+USD, EUR and JPY, automatic payouts (one of them failing), and the merchant's own
+`orders.csv`, which matches the charges except for planted discrepancies of every kind a
+reconciliation must catch. The same arguments give the same bytes: every id and random
+choice comes from one seeded generator, and the clock ends at `until`.
+
+Beside the orders file the seed writes its ground truth (`<account>.truth.json`): what it
+planted and counted, for tests to compare analyses against.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import fcntl
+import heapq
+import json
+import math
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from workbench.sandbox import clock
+from workbench.sandbox.backend import Backend
+from workbench.sandbox.currencies import exponent
+from workbench.sandbox.exceptions import SandboxError
+from workbench.sandbox.models import account as account_model
+from workbench.sandbox.models import (
+    charges,
+    customers,
+    disputes,
+    payment_intents,
+    refunds,
+)
+from workbench.sandbox.state import Store
+
+DAY = 86400
+ORDERS_PER_DAY = 40  # at scale 1, on a weekday
+CUSTOMERS = 150  # at scale 1
+CURRENCIES = (("usd", 0.80), ("eur", 0.12), ("jpy", 0.08))
+MEDIAN = {"usd": 4500, "eur": 4000, "jpy": 5000}  # minor units
+SAVED_CARDS = (
+    ("tok_visa", 45),
+    ("tok_mastercard", 25),
+    ("tok_amex", 10),
+    ("tok_visa_debit", 10),
+    ("tok_gb", 4),
+    ("tok_de", 3),
+    ("tok_jp", 3),
+)
+DECLINES = (
+    ("tok_chargeDeclined", 40),
+    ("tok_chargeDeclinedInsufficientFunds", 28),
+    ("tok_chargeDeclinedExpiredCard", 10),
+    ("tok_chargeDeclinedIncorrectCvc", 8),
+    ("tok_chargeDeclinedProcessingError", 5),
+    ("tok_chargeDeclinedLostCard", 3),
+    ("tok_chargeDeclinedStolenCard", 2),
+    ("tok_radarBlock", 4),
+)
+DECLINE_RATE = 0.07
+RETRY_RATE = 0.6
+GUEST_RATE = 0.3
+INTENT_RATE = 0.25
+MANUAL_RATE = 0.10
+REFUND_RATE = 0.05
+DISPUTE_RATE = 0.004
+HOUR_WEIGHTS = [1, 1, 1, 1, 1, 2, 3, 5, 7, 8, 9, 9, 10, 9, 9, 8, 8, 9, 10, 10, 8, 6, 4, 2]
+PLANTED = (
+    "missing_payment",
+    "amount_mismatch",
+    "duplicate_payment",
+    "unknown_order",
+    "refunded_order",
+)
+
+
+@dataclass
+class Order:
+    order_id: str
+    created: int
+    amount: int
+    currency: str
+    # pending (awaiting a retry), authorized (held, not captured), paid, refunded (fully),
+    # cancelled (declined for good, or an authorization the shop let lapse)
+    status: str = "pending"
+    listed: bool = True  # False: the merchant has no such order (an unknown order)
+
+
+@dataclass
+class History:
+    """What the seed did, kept as the ground truth for tests."""
+
+    orders: list[Order] = field(default_factory=list)
+    planted: dict[str, list[str]] = field(default_factory=lambda: {k: [] for k in PLANTED})
+    counts: Counter = field(default_factory=Counter)
+    declines: Counter = field(default_factory=Counter)
+    expiring_cards: list[str] = field(default_factory=list)
+    without_default: list[str] = field(default_factory=list)
+    open_authorizations: list[str] = field(default_factory=list)
+    failed_payout_day: int | None = None
+
+
+def months_before(moment: int, months: int) -> int:
+    """The same day-of-month and time, `months` calendar months earlier (clamped)."""
+    t = time.gmtime(moment)
+    year, month = divmod(t.tm_year * 12 + t.tm_mon - 1 - months, 12)
+    day = min(t.tm_mday, calendar.monthrange(year, month + 1)[1])
+    return calendar.timegm((year, month + 1, day, t.tm_hour, t.tm_min, t.tm_sec))
+
+
+class Seeder:
+    def __init__(
+        self, store: Store, *, until: int, months: int, seed: int, scale: float, name: str
+    ):
+        self.store = store
+        self.until = until
+        self.start = months_before(until, months)
+        self.rng = random.Random(seed)
+        self.scale = scale
+        self.name = name
+        self.history = History()
+        self.agenda: list[tuple[int, int, str, tuple]] = []
+        self.customers: list[dict] = []
+        self.order_seq = 0
+        self.events_from = until - clock.EVENT_RETENTION
+        self.scheduled = 0
+        self.plants = 0
+        self.no_default: set[str] = set()
+        self._backend: Backend | None = None
+
+    # time and randomness
+
+    def backend(self, moment: int) -> Backend:
+        """The account at `moment`; one Backend per day keeps the account object cached."""
+        if self._backend is None:
+            self._backend = Backend(self.store, now=moment, rng=self.rng)
+            self._backend.keep_events_from = self.events_from
+        self._backend.now = moment
+        return self._backend
+
+    def later(self, moment: int, action: str, *args) -> None:
+        if moment < self.until:
+            self.scheduled += 1
+            heapq.heappush(self.agenda, (moment, self.scheduled, action, args))
+
+    def pick(self, weighted):
+        names, weights = zip(*weighted, strict=True)
+        return self.rng.choices(names, weights)[0]
+
+    def amount(self, currency: str) -> int:
+        value = MEDIAN[currency] * math.exp(self.rng.gauss(0, 0.8))
+        if currency == "jpy":
+            return max(100, int(round(value, -1)))
+        return max(500, int(value // 100) * 100 + self.rng.choice((0, 0, 99, 50, 95)))
+
+    # the history
+
+    def run(self) -> History:
+        # A seed is rebuilt, not recovered: skip the syncs to disk until it is done.
+        self.store.conn.execute("PRAGMA synchronous=OFF")
+        try:
+            return self._run()
+        finally:
+            self.store.conn.execute("PRAGMA synchronous=NORMAL")
+
+    def _run(self) -> History:
+        self.reset()
+        day = self.start - self.start % DAY
+        self.plan_customers()
+        failing = day + (self.until - day) // DAY // 2 * DAY
+        while time.gmtime(failing).tm_wday >= 5:  # a weekday, when a payout is made
+            failing += DAY
+        self.history.failed_payout_day = failing
+        self.later(self.history.failed_payout_day - 3600, "bank", "000111111113")
+        self.later(self.history.failed_payout_day + 3600, "bank", "000123456789")
+        while day < self.until:
+            with self.store.transaction():
+                clock.run(
+                    self.store, max(day, self.start), rng=self.rng, events_from=self.events_from
+                )
+                self._backend = None
+                self.plan_day(day)
+                end = min(day + DAY, self.until)
+                while self.agenda and self.agenda[0][0] < end:
+                    moment, _, action, args = heapq.heappop(self.agenda)
+                    if moment >= self.start:
+                        getattr(self, f"do_{action}")(moment, *args)
+            day += DAY
+        with self.store.transaction():
+            clock.run(self.store, self.until, rng=self.rng)
+            self.mark_open_authorizations()
+        return self.history
+
+    def reset(self) -> None:
+        store = self.store
+        with store.transaction():
+            for table in ("objects", "idempotency", "deliveries", "settings"):
+                store.conn.execute(f"DELETE FROM {table}")
+            account_model.initialize(self.backend(self.start), self.name)
+            store.set_setting("processed_until", self.start)
+            store.set_setting("clock", {"offset": 0, "frozen": self.start})
+
+    def plan_customers(self) -> None:
+        count = max(8, round(CUSTOMERS * self.scale))
+        span = max(DAY, (self.until - self.start) * 2 // 3)
+        for index in range(count):
+            self.later(self.start + self.rng.randrange(span), "customer", index)
+
+    def plan_day(self, day: int) -> None:
+        weekday = time.gmtime(day).tm_wday
+        volume = ORDERS_PER_DAY * self.scale * (0.6 if weekday >= 5 else 1.0)
+        count = max(0, round(self.rng.gauss(volume, math.sqrt(volume))))
+        for _ in range(count):
+            hour = self.rng.choices(range(24), HOUR_WEIGHTS)[0]
+            moment = day + hour * 3600 + self.rng.randrange(3600)
+            if self.start <= moment < self.until:
+                self.later(moment, "order")
+
+    # actions, each at its moment
+
+    def do_bank(self, moment: int, number: str) -> None:
+        account_model.configure(self.backend(moment), {"bank_account_number": number})
+
+    def do_customer(self, moment: int, index: int) -> None:
+        backend = self.backend(moment)
+        customer = customers.create(
+            backend,
+            {
+                "email": f"customer{index:05d}@example.com",
+                "name": f"Customer {index:05d}",
+                "source": self.pick(SAVED_CARDS),
+                "metadata": {"segment": self.rng.choice(("retail", "retail", "wholesale"))},
+            },
+        )
+        if self.rng.random() < 0.3:
+            customers.create_source(backend, {"source": self.pick(SAVED_CARDS)}, customer["id"])
+        if index % 8 == 3:
+            self.expire_soon(backend, customer)
+        if index % 20 == 11:
+            customers.update(backend, {"default_source": None}, customer["id"])
+            self.history.without_default.append(customer["id"])
+            self.no_default.add(customer["id"])
+        self.customers.append(customer)
+
+    def expire_soon(self, backend: Backend, customer: dict) -> None:
+        """A saved card that expires within two months of the end of the history."""
+        target = time.gmtime(self.until + self.rng.randrange(5, 55) * DAY)
+        card = customer["default_source"]
+        customers.update_source(
+            backend, {"exp_month": target.tm_mon, "exp_year": target.tm_year}, customer["id"], card
+        )
+        self.history.expiring_cards.append(card)
+
+    def new_order(self, moment: int) -> Order:
+        self.order_seq += 1
+        currency = self.pick(CURRENCIES)
+        order = Order(
+            f"ORD-{self.order_seq:06d}",
+            moment - self.rng.randrange(5, 120),
+            self.amount(currency),
+            currency,
+        )
+        self.history.orders.append(order)
+        return order
+
+    def do_order(self, moment: int) -> None:
+        order = self.new_order(moment)
+        roll = self.rng.random()
+        # Disputes are rare; a small history still gets one every ten days or so.
+        dispute_rate = max(DISPUTE_RATE, 1 / (10 * ORDERS_PER_DAY * self.scale))
+        if roll < dispute_rate:
+            self.pay(moment, order, source="tok_createDispute", then="dispute")
+        elif roll < dispute_rate + DECLINE_RATE:
+            made = self.pay(moment, order, source=self.pick(DECLINES))
+            if made is None and self.rng.random() < RETRY_RATE:
+                self.later(moment + self.rng.randrange(60, 1800), "retry", order)
+            elif made is None:
+                order.status = "cancelled"
+        else:
+            manual = self.rng.random() < MANUAL_RATE
+            self.pay(moment, order, manual=manual)
+
+    def do_retry(self, moment: int, order: Order) -> None:
+        self.pay(moment, order, source=self.pick(SAVED_CARDS))
+
+    def pay(
+        self,
+        moment: int,
+        order: Order,
+        *,
+        source: str | None = None,
+        manual=False,
+        then: str | None = None,
+    ) -> dict | None:
+        """One payment attempt for an order; None when it was declined."""
+        backend = self.backend(moment)
+        params = {
+            "description": f"Order {order.order_id}",
+            "metadata": {"order_id": order.order_id},
+        }
+        customer = None
+        if source is None and self.customers and self.rng.random() > GUEST_RATE:
+            customer = self.rng.choice(self.customers)
+            if customer["id"] in self.no_default:
+                customer = None
+        if source is None and customer is None:
+            source = self.pick(SAVED_CARDS)
+        try:
+            if self.rng.random() < INTENT_RATE and source is not None:
+                made = self.pay_with_intent(backend, order, source, manual, params)
+            else:
+                made = charges.create(
+                    backend,
+                    {
+                        "amount": order.amount,
+                        "currency": order.currency,
+                        "capture": not manual,
+                        **({"customer": customer["id"]} if customer else {"source": source}),
+                        **params,
+                    },
+                )
+        except SandboxError as error:
+            self.history.counts["failed"] += 1
+            self.history.declines[error.decline_code or error.code] += 1
+            return None
+        self.history.counts["succeeded"] += 1
+        order.status = "authorized" if manual else "paid"
+        self.follow_up(moment, order, made, manual, then)
+        return made
+
+    def pay_with_intent(
+        self, backend: Backend, order: Order, source: str, manual: bool, params: dict
+    ) -> dict:
+        method = "pm_card_" + source.removeprefix("tok_")
+        intent = payment_intents.create(
+            backend,
+            {
+                "amount": order.amount,
+                "currency": order.currency,
+                "payment_method": method,
+                "confirm": True,
+                "capture_method": "manual" if manual else "automatic_async",
+                **params,
+            },
+        )
+        return backend.get(intent["latest_charge"], "charge")
+
+    def follow_up(self, moment: int, order: Order, made: dict, manual: bool, then) -> None:
+        if then == "dispute":
+            self.later(moment + self.rng.randrange(2, 6) * DAY, "evidence", made["id"])
+            return
+        if manual:
+            roll = self.rng.random()
+            if roll < 0.80:
+                self.later(
+                    moment + self.rng.randrange(3600, 4 * DAY), "capture", made["id"], order, None
+                )
+            elif roll < 0.95:
+                part = made["amount"] * self.rng.randrange(50, 95) // 100
+                if made["currency"] == "jpy":
+                    part = part // 10 * 10
+                self.later(
+                    moment + self.rng.randrange(3600, 4 * DAY), "capture", made["id"], order, part
+                )
+            else:
+                order.status = "cancelled"  # never captured: the hold lapses after 7 days
+            return
+        if not self.maybe_plant(moment, order, made):
+            self.plan_refund(moment, order, made["id"])
+
+    def plan_refund(self, moment: int, order: Order, charge_id: str) -> None:
+        if self.rng.random() < REFUND_RATE:
+            full = self.rng.random() < 0.7
+            self.later(moment + self.rng.randrange(DAY, 20 * DAY), "refund", charge_id, order, full)
+
+    def do_capture(self, moment: int, charge_id: str, order: Order, amount: int | None) -> None:
+        backend = self.backend(moment)
+        charge = backend.get(charge_id, "charge")
+        if charge["payment_intent"]:
+            payment_intents.capture(
+                backend,
+                {} if amount is None else {"amount_to_capture": amount},
+                charge["payment_intent"],
+            )
+        else:
+            charges.capture(backend, {} if amount is None else {"amount": amount}, charge_id)
+        order.status = "paid"
+        if amount is not None:
+            order.amount = amount  # the shop shipped less and charged what it shipped
+        self.plan_refund(moment, order, charge_id)
+
+    def do_refund(self, moment: int, charge_id: str, order: Order, full: bool) -> None:
+        backend = self.backend(moment)
+        charge = backend.get(charge_id, "charge")
+        if charge["disputed"] or charge["refunded"]:
+            return
+        params = {"charge": charge_id, "reason": "requested_by_customer"}
+        if not full:
+            part = charge["amount_captured"] * self.rng.randrange(10, 60) // 100
+            params["amount"] = max(1, part // 10 * 10 if charge["currency"] == "jpy" else part)
+        refunds.create(backend, params)
+        if full and order.status == "paid":
+            order.status = "refunded"
+
+    def do_evidence(self, moment: int, charge_id: str) -> None:
+        backend = self.backend(moment)
+        row = self.store.conn.execute(
+            "SELECT id FROM objects WHERE object = 'dispute' AND charge = ?", (charge_id,)
+        ).fetchone()
+        dispute = backend.get(row[0], "dispute")
+        if moment > self.until - 10 * DAY or dispute["status"] != "needs_response":
+            return  # recent disputes stay open, evidence due
+        choice = self.rng.random()
+        if choice < 0.15:
+            return  # never answered: lost when due_by passes
+        text = "winning_evidence" if choice < 0.65 else "losing_evidence"
+        disputes.update(
+            backend,
+            {"evidence": {"uncategorized_text": text, "product_description": "Goods shipped"}},
+            row[0],
+        )
+
+    # planted discrepancies, about one of each kind a month
+
+    def maybe_plant(self, moment: int, order: Order, made: dict) -> bool:
+        """Now and then plant the next kind of discrepancy; True when this order got one."""
+        if self.rng.random() > len(PLANTED) / (30 * ORDERS_PER_DAY * self.scale * 0.85):
+            return False
+        kind = PLANTED[self.plants % len(PLANTED)]
+        self.plants += 1
+        planted = self.history.planted[kind]
+        if kind == "missing_payment":  # an order the shop marked paid, never charged
+            ghost = self.new_order(moment + 60)
+            ghost.status = "paid"
+            planted.append(ghost.order_id)
+            return False
+        if kind == "amount_mismatch":
+            order.amount += 1000 if order.currency == "jpy" else 100
+            planted.append(order.order_id)
+        elif kind == "unknown_order":
+            order.listed = False
+            planted.append(order.order_id)
+        elif kind == "duplicate_payment":
+            self.later(moment + self.rng.randrange(5, 90), "duplicate", order)
+        elif kind == "refunded_order":
+            self.later(moment + self.rng.randrange(DAY, 5 * DAY), "refund_only", made["id"], order)
+        return True
+
+    def do_duplicate(self, moment: int, order: Order) -> None:
+        """The customer paid twice for one order (a second, separate charge)."""
+        charges.create(
+            self.backend(moment),
+            {
+                "amount": order.amount,
+                "currency": order.currency,
+                "source": "tok_visa",
+                "description": f"Order {order.order_id}",
+                "metadata": {"order_id": order.order_id},
+            },
+        )
+        self.history.counts["succeeded"] += 1
+        self.history.planted["duplicate_payment"].append(order.order_id)
+
+    def do_refund_only(self, moment: int, charge_id: str, order: Order) -> None:
+        """Refunded in Stripe, still `paid` in the shop's orders."""
+        refunds.create(
+            self.backend(moment), {"charge": charge_id, "reason": "requested_by_customer"}
+        )
+        self.history.planted["refunded_order"].append(order.order_id)
+
+    def mark_open_authorizations(self) -> None:
+        rows = self.store.conn.execute(
+            "SELECT id FROM objects WHERE object = 'charge' AND due IS NOT NULL ORDER BY created"
+        ).fetchall()
+        self.history.open_authorizations = [row[0] for row in rows]
+
+
+def major(amount: int, currency: str) -> str:
+    return str(Decimal(amount).scaleb(-exponent(currency)))
+
+
+def write_orders(history: History, path: Path) -> None:
+    """The merchant's orders export: what the shop believes it sold and was paid."""
+    temporary = path.with_suffix(".csv.tmp")
+    with temporary.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["order_id", "created", "amount", "currency", "status"])
+        for order in sorted(history.orders, key=lambda o: (o.created, o.order_id)):
+            if order.listed:
+                writer.writerow(
+                    [
+                        order.order_id,
+                        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(order.created)),
+                        major(order.amount, order.currency),
+                        order.currency.upper(),
+                        order.status,
+                    ]
+                )
+    temporary.replace(path)
+
+
+def orders_path(data_dir: Path, account: str) -> Path:
+    """Where the merchant's orders export of an account lives."""
+    return Path(data_dir) / ("orders.csv" if account == "default" else f"orders-{account}.csv")
+
+
+def seed(
+    store: Store,
+    *,
+    until: int,
+    months: int = 6,
+    seed: int = 0,
+    scale: float = 1.0,
+    name: str = "default",
+    orders_path: Path | None = None,
+    frozen: bool = True,
+) -> dict:
+    """Replace the account's state with a seeded history; returns its ground truth."""
+    started = time.monotonic()
+    seeder = Seeder(store, until=until, months=months, seed=seed, scale=scale, name=name)
+    history = seeder.run()
+    with store.transaction():
+        store.set_setting(
+            "clock",
+            {"offset": 0, "frozen": until}
+            if frozen
+            else {"offset": until - int(time.time()), "frozen": None},
+        )
+        store.set_setting("processed_until", until)
+        counts = dict(
+            store.conn.execute(
+                "SELECT object, COUNT(*) FROM objects GROUP BY object ORDER BY object"
+            ).fetchall()
+        )
+    truth = {
+        "account": store.setting("account")["id"],
+        "name": name,
+        "seed": seed,
+        "scale": scale,
+        "months": months,
+        "start": seeder.start,
+        "until": until,
+        "objects": counts,
+        "charges": dict(sorted(history.counts.items())),
+        "declines": dict(sorted(history.declines.items())),
+        "orders": sum(1 for o in history.orders if o.listed),
+        "planted": history.planted,
+        "expiring_cards": history.expiring_cards,
+        "customers_without_default": history.without_default,
+        "open_authorizations": history.open_authorizations,
+        "failed_payout_day": history.failed_payout_day,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    if orders_path is not None:
+        write_orders(history, orders_path)
+    truth_path = store.path.with_suffix(".truth.json")
+    truth_path.write_text(json.dumps(truth, indent=2, sort_keys=True))
+    return truth
+
+
+def ensure(store: Store, data_dir: Path, name: str, *, announce=None) -> dict | None:
+    """Seed an empty account with the default history (six months until now); a lock file
+    keeps two processes from seeding it at once. Returns the ground truth when it seeded."""
+    lock_path = store.path.with_suffix(".seed.lock")
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with store.transaction(write=False):
+                empty = store.conn.execute("SELECT 1 FROM objects LIMIT 1").fetchone() is None
+            if not empty:
+                return None
+            if announce:
+                announce(
+                    f"first use of sandbox account {name!r}: seeding six months of history "
+                    f"(a few seconds; `workbench sandbox seed` rebuilds it)"
+                )
+            return seed(
+                store,
+                until=int(time.time()),
+                name=name,
+                orders_path=orders_path(data_dir, name),
+                frozen=False,
+            )
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
