@@ -189,6 +189,36 @@ def sandbox_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def sync(args: argparse.Namespace) -> int:
+    """Pull the account into the local store: all of it the first time, then what changed."""
+    from workbench import frames
+    from workbench.sync import DEFAULT_KINDS
+
+    objects = [name.strip() for name in args.objects.split(",")] if args.objects else None
+    for name in objects or ():
+        if name not in DEFAULT_KINDS:
+            raise WorkbenchError(
+                f"unknown object type {name!r} in --objects: use some of {','.join(DEFAULT_KINDS)}"
+            )
+    since = frames.moment(args.since, "--since") if args.since else None
+    if since is not None and since > time.time():
+        raise WorkbenchError(f"--since {args.since} is in the future")
+    if args.rate is not None and args.rate <= 0 or args.threads < 1:
+        raise WorkbenchError("--rate must be above 0 and --threads at least 1")
+    session = workbench.connect(args.account)
+    report = session.sync(
+        objects,
+        since=since,
+        full=args.full,
+        progress=False if args.quiet else None,
+        rate=args.rate,
+        threads=args.threads,
+    )
+    if not args.quiet:
+        print(report.summary())
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="workbench", description=__doc__.split("\n")[0])
     main.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -200,6 +230,27 @@ def parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--account", help="a named account (STRIPE_API_KEY__<NAME>)")
     check.set_defaults(run=doctor)
+
+    pull = commands.add_parser(
+        "sync", help="pull the account into the local store", description=sync.__doc__
+    )
+    pull.add_argument("--account", help="a named account (default: the default account)")
+    pull.add_argument("--since", help="only objects created from this date, e.g. 2026-01-01")
+    pull.add_argument(
+        "--objects",
+        help="comma-separated object types (default: all of "
+        "customers,charges,payment_intents,refunds,disputes,"
+        "payouts,balance_transactions,events)",
+    )
+    pull.add_argument("--full", action="store_true", help="fetch everything again")
+    pull.add_argument("--quiet", action="store_true", help="no progress bars, no summary")
+    pull.add_argument(
+        "--rate",
+        type=float,
+        help="requests per second (default: 25 in test mode, 100 in live mode and the sandbox)",
+    )
+    pull.add_argument("--threads", type=int, default=8, help="parallel requests")
+    pull.set_defaults(run=sync)
 
     box = commands.add_parser(
         "sandbox",

@@ -8,9 +8,13 @@ from dataclasses import dataclass, field
 
 import stripe
 
-from workbench import config
+from workbench import config, frames
+from workbench import sync as sync_module
 from workbench.client import make_client
 from workbench.config import Account, Settings
+from workbench.store import Store
+
+STORE_FILE = "store.sqlite3"
 
 _sandboxes: dict[tuple[str, str], object] = {}
 _lock = threading.Lock()
@@ -30,12 +34,13 @@ def embedded_sandbox(settings: Settings):
 
 @dataclass
 class Session:
-    """A connection to one Stripe account (or its sandbox stand-in)."""
+    """A connection to one Stripe account (or its sandbox stand-in), and its local data."""
 
     settings: Settings = field(repr=False)
     account_config: Account = field(repr=False)
     client: stripe.StripeClient = field(repr=False)
     api_base: str
+    _store: Store | None = field(default=None, repr=False)
 
     @property
     def profile(self) -> str:
@@ -44,6 +49,58 @@ class Session:
     @property
     def account(self) -> str:
         return self.account_config.name
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(config.ensure_data_dir(self.settings) / STORE_FILE)
+        return self._store
+
+    def _partition_key(self) -> str:
+        return f"partition:{self.account}:{self.profile}"
+
+    def partition(self, *, refresh: bool = False) -> str:
+        """Where this account's objects live in the store: its Stripe id and mode, so that a
+        reseeded sandbox or another key under the same name never mixes with old data."""
+        known = self.store.get_state("", self._partition_key())
+        if known and not refresh:
+            return known
+        account = self.client.v1.accounts.retrieve_current()
+        partition = f"{account.id}:{self.account_config.key.mode}"
+        with self.store.transaction():
+            self.store.set_state("", self._partition_key(), partition)
+        return partition
+
+    def sync(
+        self,
+        objects: list[str] | None = None,
+        *,
+        since=None,
+        full: bool = False,
+        progress: bool | None = None,
+        rate: float | None = None,
+        threads: int = sync_module.THREADS,
+    ) -> sync_module.Report:
+        """Pull the account into the local store: everything the first time, then what is
+        new or changed. See workbench.sync."""
+        runner = sync_module.Sync(
+            self.client,
+            self.store,
+            self.partition(refresh=True),
+            rate=rate or sync_module.RATES[self.profile],
+            threads=threads,
+            progress=sync_module.default_progress() if progress is None else progress,
+        )
+        return runner.run(
+            objects or sync_module.DEFAULT_KINDS, since=frames.moment(since, "since"), full=full
+        )
+
+    def frame(self, name: str, start=None, end=None, *, sync: bool = False, **filters):
+        """Objects of one type created in [start, end) as a typed DataFrame, from the store
+        (synced first when `sync` is True). Filters are column=value equalities."""
+        if sync:
+            self.sync([name] if name != "cards" else ["customers"])
+        return frames.load(self.store, self.partition(), name, start, end, **filters)
 
     def __repr__(self) -> str:
         return (

@@ -7,6 +7,9 @@ import subprocess
 import sys
 
 import pytest
+import requests
+
+from tests.integration.test_sync import stored_rows
 
 LIVE = "sk_live_" + "P0o9I8u7" * 4
 
@@ -105,3 +108,49 @@ def test_help_everywhere(command):
     result = run(*command, "--help")
     assert result.returncode == 0
     assert "usage: workbench" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--objects", "charges,invoices"], "unknown object type 'invoices'"),
+        (["--since", "the other day"], "is not a date"),
+        (["--since", "2999-01-01"], "is in the future"),
+        (["--account", "shop"], "unknown account 'shop'"),
+        (["--rate", "0"], "--rate must be above 0"),
+    ],
+)
+def test_sync_bad_input(tmp_path, args, fragment):
+    result = run("sync", *args, env={"WORKBENCH_DATA_DIR": str(tmp_path)})
+    assert_one_line_error(result, fragment)
+
+
+def test_sync_with_a_key_that_may_not_read_disputes(sandbox_server, tmp_path):
+    secret = f"{sandbox_server.api_key}_restricted"
+    auth = {"Authorization": f"Bearer {secret}"}
+    requests.post(
+        f"{sandbox_server.url}/v1/customers",
+        data={"email": "r@example.com"},
+        headers=auth,
+        timeout=10,
+    )
+    requests.post(
+        f"{sandbox_server.url}/_sandbox/account",
+        data={"restricted_deny[0]": "disputes"},
+        headers=auth,
+        timeout=10,
+    )
+    restricted = "rk_" + secret[3:]
+    env = {
+        "STRIPE_API_KEY": restricted,
+        "STRIPE_API_BASE": sandbox_server.url,
+        "WORKBENCH_DATA_DIR": str(tmp_path),
+    }
+    result = run("sync", "--quiet", env=env)
+    assert_one_line_error(result, "may not read /v1/disputes", "--objects")
+    assert restricted not in result.stderr
+    assert stored_rows(tmp_path) == 0
+    fine = run("sync", "--objects", "customers,charges", env=env)
+    assert fine.returncode == 0, fine.stderr
+    assert "customers 1" in fine.stdout
+    assert stored_rows(tmp_path) == 1

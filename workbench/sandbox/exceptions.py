@@ -92,6 +92,10 @@ class AuthenticationFailed(InvalidRequest):
     status = 401
 
 
+class PermissionDenied(InvalidRequest):
+    status = 403
+
+
 class CardError(SandboxError):
     status = 402
     type = "card_error"

@@ -19,7 +19,7 @@ class Faults:
     jitter_ms: float = 0.0  # plus a uniform random 0..jitter_ms
     rate_limit: float = 0.0  # requests per second (token bucket); 0 = unlimited
     error_rate: float = 0.0  # share of requests answered 500 before doing any work
-    drop_rate: float = 0.0  # share of POSTs whose connection closes after the work commits
+    drop_rate: float = 0.0  # share of requests whose connection closes after the work is done
 
     @classmethod
     def from_env(cls, environ=os.environ) -> Faults:

@@ -26,6 +26,7 @@ from workbench.sandbox.exceptions import (
     AuthenticationFailed,
     IdempotencyError,
     InvalidRequest,
+    PermissionDenied,
     RateLimited,
     SandboxError,
 )
@@ -99,8 +100,10 @@ class Api:
         for store in self.stores():
             store.close()
 
-    def account_for(self, key: str | None) -> str:
-        """The account a key opens, or Stripe's 401."""
+    def account_for(self, key: str | None) -> tuple[str, bool]:
+        """The account a key opens and whether the key is restricted, or Stripe's 401.
+        `rk_test_...` twins of the sandbox keys are restricted keys: read-only, and blind to
+        the resources the account's settings deny them (/_sandbox/account restricted_deny)."""
         if not key:
             raise AuthenticationFailed(
                 "You did not provide an API key. You need to provide your API key in the "
@@ -108,11 +111,14 @@ class Api:
                 "YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, "
                 "or we can help at https://support.stripe.com/."
             )
-        if key == self.api_key:
-            return "default"
-        suffix = key[len(self.api_key) + 1 :] if key.startswith(self.api_key + "_") else ""
+        restricted = key.startswith("rk_") and not key.startswith("rk_live_")
+        secret = "sk_" + key[3:] if restricted else key
+        if secret == self.api_key:
+            return "default", restricted
+        base = self.api_key + "_"
+        suffix = secret[len(base) :] if secret.startswith(base) else ""
         if ACCOUNT_NAME.match(suffix):
-            return suffix
+            return suffix, restricted
         shown = key[:8] + "*" * max(len(key) - 12, 4) + key[-4:] if len(key) > 12 else key[:3]
         hint = " The sandbox never accepts live keys." if "_live_" in key[:8] else ""
         raise AuthenticationFailed(f"Invalid API Key provided: {shown}{hint}")
@@ -158,7 +164,8 @@ class Api:
                     "The sandbox injected this error (error_rate fault).",
                     headers={"Stripe-Should-Retry": "true"},
                 )
-        account = self.account_for(self.bearer(request.headers))
+        key = self.bearer(request.headers)
+        account, restricted = self.account_for(key)
         if not VERSION_FORMAT.match(version):
             raise InvalidRequest(
                 f"Invalid Stripe API version: {version[:40]}", code="api_version_invalid"
@@ -171,6 +178,8 @@ class Api:
             raw.update(decode(request.body))
         params = parse_fields({**route.params, "expand": EXPAND}, raw)
         store = self.store(account)
+        if restricted:
+            self._check_permission(store, key, request)
         if route.control:
             with store.transaction():
                 result = route.handler(self, Backend(store), params, **path_args)
@@ -198,13 +207,24 @@ class Api:
             response = Response(status, body, extra)
         if backend.events_written:
             self.deliveries.wake()
-        if (
-            request.method == "POST"
-            and is_api
-            and self.injector.chance(self.injector.faults.drop_rate)
-        ):
-            response.drop = True
+        if is_api and self.injector.chance(self.injector.faults.drop_rate):
+            response.drop = True  # the work is done (and committed); the answer never comes
         return response
+
+    @staticmethod
+    def _check_permission(store: Store, key: str, request: Request) -> None:
+        """Stripe's 403 for a restricted key that lacks a permission."""
+        resource = request.path.split("/")[2] if request.path.count("/") >= 2 else ""
+        write = request.method != "GET"
+        denied = store.setting("restricted_deny", [])
+        if write or resource in denied or request.path.startswith("/_sandbox"):
+            account = store.setting("account")["id"]
+            needed = f"rak_{resource.rstrip('s')}_{'write' if write else 'read'}"
+            raise PermissionDenied(
+                f"The provided key '{key[:8]}***{key[-4:]}' does not have the required "
+                f"permissions for this endpoint on account '{account}'. Having the "
+                f"'{needed}' permission would allow this request to continue."
+            )
 
     def _run(self, route, backend: Backend, params: dict, path_args: dict):
         """The handler inside a savepoint: an error undoes its writes, unless it is one that

@@ -53,17 +53,7 @@ CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(next_attempt)
     WHERE status = 'pending';
 """
 
-INDEXED = (
-    "customer",
-    "charge",
-    "payment_intent",
-    "source",
-    "status",
-    "type",
-    "email",
-    "currency",
-    "net",
-)
+REFERENCES = ("customer", "charge", "payment_intent", "source")
 
 
 def dumps(obj) -> str:
@@ -74,9 +64,11 @@ def dumps(obj) -> str:
 loads = orjson.loads
 
 
-def object_id(value) -> str | None:
-    """The id of an id-or-expanded-object field."""
-    return value.get("id") if isinstance(value, dict) else value
+def _reference(value) -> str | None:
+    """The id in an id-or-expanded-object field (None for anything else)."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) else None
 
 
 class Store:
@@ -98,7 +90,7 @@ class Store:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=60000")
-            conn.execute("PRAGMA cache_size=-131072")  # 128 MiB: ids are random, so are inserts
+            conn.execute("PRAGMA cache_size=-131072")  # 128 MiB, a ceiling: SQLite grows into it
             self._local.conn = conn
             self._local.depth = 0
             conn.executescript(SCHEMA)
@@ -134,18 +126,6 @@ class Store:
         finally:
             self._local.depth = 0
 
-    @contextmanager
-    def savepoint(self):
-        """Undo part of a transaction (a failed request) while keeping the rest."""
-        self.conn.execute("SAVEPOINT work")
-        try:
-            yield
-        except BaseException:
-            self.conn.execute("ROLLBACK TO work")
-            self.conn.execute("RELEASE work")
-            raise
-        self.conn.execute("RELEASE work")
-
     # objects
 
     def get(self, object_id_: str, kind: str | None = None) -> dict | None:
@@ -155,6 +135,15 @@ class Store:
         if row is None or (kind is not None and row[0] != kind):
             return None
         return loads(row[1])
+
+    def with_private(self, object_id_: str, kind: str) -> tuple[dict | None, dict]:
+        """The object and its sandbox-only facts, in one read."""
+        row = self.conn.execute(
+            "SELECT object, data, private FROM objects WHERE id = ?", (object_id_,)
+        ).fetchone()
+        if row is None or row[0] != kind:
+            return None, {}
+        return loads(row[1]), loads(row[2]) if row[2] else {}
 
     def private(self, object_id_: str) -> dict:
         """Sandbox-only facts about an object that the API never shows (a card's test number)."""
@@ -169,13 +158,18 @@ class Store:
 
     @staticmethod
     def _columns(obj: dict, extra: dict) -> dict:
-        columns = {name: object_id(obj.get(name)) for name in INDEXED}
-        for name in ("customer", "charge", "payment_intent", "source"):
-            if not isinstance(columns[name], str):
-                columns[name] = None
-        if not isinstance(columns["type"], str):
-            columns["type"] = None
-        columns.update(extra)
+        """The filter columns, read from the object's own fields (ids of references)."""
+        get = obj.get
+        columns = {name: _reference(get(name)) for name in REFERENCES}
+        kind = get("type")
+        columns.update(
+            status=get("status"),
+            type=kind if isinstance(kind, str) else None,
+            email=get("email"),
+            currency=get("currency"),
+            net=get("net"),
+            **extra,
+        )
         return columns
 
     def insert(

@@ -421,6 +421,7 @@ def _routes() -> list[Route]:
                 "monthly_anchor": Int(minimum=1, maximum=31),
                 "weekly_anchor": Str(choices=account.WEEKDAYS + ("saturday", "sunday")),
                 "bank_account_number": Str(choices=tuple(account.BANK_ACCOUNTS)),
+                "restricted_deny": ListOf(Str()),
             },
             control=True,
         ),

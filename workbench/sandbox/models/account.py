@@ -182,6 +182,8 @@ def configure(backend: Backend, params: dict) -> dict:
     if schedule["interval"] == "monthly":
         schedule["monthly_anchor"] = schedule["monthly_anchor"] or 1
     backend.store.set_setting("account", account)
+    if "restricted_deny" in params:
+        backend.store.set_setting("restricted_deny", params["restricted_deny"] or [])
     if params.get("bank_account_number"):
         bank = backend.store.setting("bank_account")
         bank["account_number"] = params["bank_account_number"]

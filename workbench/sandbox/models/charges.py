@@ -335,7 +335,7 @@ def _payment_source(backend: Backend, params: dict) -> tuple[dict, cards.TestCar
         card_obj, card = tokens.redeem(backend, source)
         return card_obj, card, customer_id
     if source.startswith("card_"):
-        card_obj = backend.store.get(source, "card")
+        card_obj, private = backend.store.with_private(source, "card")
         if card_obj is None or customer is None or card_obj["customer"] != customer["id"]:
             owner = customer["id"] if customer else "(none given)"
             raise InvalidRequest(
@@ -343,7 +343,7 @@ def _payment_source(backend: Backend, params: dict) -> tuple[dict, cards.TestCar
                 code="resource_missing",
                 param="source",
             )
-        return card_obj, cards.lookup(backend.store.private(source)["number"]), customer_id
+        return card_obj, cards.lookup(private["number"]), customer_id
     raise ResourceMissing("source", source, "source")
 
 

@@ -125,10 +125,10 @@ def resolve(
         )
         backend.store.insert(method, private={"number": number})
         return method, cards.CARDS[number]
-    method = backend.store.get(method_id, "payment_method")
+    method, private = backend.store.with_private(method_id, "payment_method")
     if method is None:
         raise ResourceMissing("PaymentMethod", method_id, param)
-    return method, cards.lookup(backend.store.private(method_id)["number"])
+    return method, cards.lookup(private["number"])
 
 
 def retrieve(backend: Backend, params: dict, payment_method: str) -> dict:

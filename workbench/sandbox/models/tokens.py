@@ -121,7 +121,7 @@ def redeem(backend: Backend, token_id: str, param: str = "source") -> tuple[dict
     token = magic_token(backend, token_id)
     if token is not None:
         return token["card"], cards.CARDS[cards.magic_number(token_id[4:])]
-    token = backend.store.get(token_id, "token")
+    token, private = backend.store.with_private(token_id, "token")
     if token is None:
         raise ResourceMissing("token", token_id, param)
     if token["used"]:
@@ -132,5 +132,4 @@ def redeem(backend: Backend, token_id: str, param: str = "source") -> tuple[dict
         )
     token["used"] = True
     backend.store.update(token)
-    number = backend.store.private(token_id)["number"]
-    return token["card"], cards.lookup(number)
+    return token["card"], cards.lookup(private["number"])

@@ -1,0 +1,137 @@
+"""List throughput of the sandbox for full 100-object pages: it must reach 200 requests/s on
+this 2-core machine, so that it never bottlenecks a sync held to Stripe's live rate limit of
+100 requests/s. Prints figures; asserts nothing.
+
+The server runs as its own process (`workbench sandbox serve`), as a standalone sandbox
+would; the load comes from client threads here, over keep-alive HTTP connections.
+
+    .venv/bin/python benchmarks/sandbox_lists.py [--seconds 10] [--threads 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import calendar
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+import stripe
+
+from workbench.sandbox import DEFAULT_KEY, seed
+from workbench.sandbox.server import Api
+
+TARGET = 200
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def hammer(url: str, path: str, seconds: float, threads: int) -> tuple[int, int]:
+    """Walk the list page after page (wrapping around) from `threads` connections."""
+    counts = [0] * threads
+    objects = [0] * threads
+    stop = time.perf_counter() + seconds
+
+    def work(slot: int) -> None:
+        http = requests.Session()
+        http.headers["Authorization"] = f"Bearer {DEFAULT_KEY}"
+        params = {"limit": 100}
+        while time.perf_counter() < stop:
+            answer = http.get(url + path, params=params, timeout=30)
+            answer.raise_for_status()
+            page = answer.json()
+            counts[slot] += 1
+            objects[slot] += len(page["data"])
+            params = (
+                {"limit": 100, "starting_after": page["data"][-1]["id"]}
+                if page["has_more"]
+                else {"limit": 100}
+            )
+
+    workers = [threading.Thread(target=work, args=(slot,)) for slot in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(counts), sum(objects)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--dir", default="/tmp/workbench-sandbox-lists")
+    args = parser.parse_args()
+    directory = Path(args.dir)
+    shutil.rmtree(directory, ignore_errors=True)
+    store = Api(directory, DEFAULT_KEY).store("default")
+    truth = seed.seed(
+        store, until=calendar.timegm((2026, 11, 1, 0, 0, 0)), months=3, seed=2, scale=2.0
+    )
+    store.close()
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "workbench.cli",
+            "sandbox",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(directory),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                requests.get(
+                    url + "/v1/account",
+                    timeout=1,
+                    headers={"Authorization": f"Bearer {DEFAULT_KEY}"},
+                )
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        print(
+            f"history: {truth['objects']['charge']:,} charges, "
+            f"{truth['objects']['balance_transaction']:,} balance transactions"
+        )
+        for path in ("/v1/balance_transactions", "/v1/charges"):
+            requests_made, objects = hammer(url, path, args.seconds, args.threads)
+            rate = requests_made / args.seconds
+            print(
+                f"{path}: {rate:,.0f} requests/s of 100 objects ({objects / args.seconds:,.0f} "
+                f"objects/s) with {args.threads} client threads "
+                f"(target {TARGET}: {'met' if rate >= TARGET else 'NOT met'})"
+            )
+        client = stripe.StripeClient(DEFAULT_KEY, base_addresses={"api": url})
+        started = time.perf_counter()
+        pages = 0
+        for _ in range(20):
+            client.v1.balance_transactions.list(params={"limit": 100})
+            pages += 1
+        per_page = (time.perf_counter() - started) / pages
+        print(
+            f"for comparison, one thread through the official client (parsing into "
+            f"StripeObjects): {1 / per_page:,.0f} pages/s of balance transactions"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

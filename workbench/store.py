@@ -1,0 +1,457 @@
+"""The local store: each synced object's raw JSON, plus the columns that queries and frames
+need, in one SQLite file in the data dir.
+
+One table per object type, keyed by (account, id) and upserted, so a page fetched twice
+changes nothing. Several processes use the store at once (an open notebook, a scheduled
+report, a sync): WAL lets readers read while one writer writes, and a busy timeout makes a
+second writer wait instead of failing. Every page is written in one transaction with the
+sync's progress, so a killed sync leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from workbench.exceptions import WorkbenchError
+
+BUSY_TIMEOUT_MS = 120_000
+
+
+def _path(*keys: str) -> Callable[[dict], object]:
+    def get(obj: dict):
+        for key in keys:
+            if not isinstance(obj, dict):
+                return None
+            obj = obj.get(key)
+        return obj.get("id") if isinstance(obj, dict) and "id" in obj else obj
+
+    return get
+
+
+def _json(*keys: str) -> Callable[[dict], object]:
+    get = _path(*keys)
+
+    def encode(obj: dict):
+        value = get(obj)
+        return orjson.dumps(value).decode() if value else None
+
+    return encode
+
+
+def _decline_code(charge: dict):
+    """Stripe puts the decline code of a failed charge in its outcome's reason."""
+    if charge.get("status") != "failed":
+        return None
+    return (charge.get("outcome") or {}).get("reason") or charge.get("failure_code")
+
+
+def _fee(kind: str) -> Callable[[dict], object]:
+    """A balance transaction's fees of one type (Stripe itemizes them in fee_details)."""
+
+    def total(transaction: dict) -> int:
+        return sum(d["amount"] for d in transaction.get("fee_details") or () if d["type"] == kind)
+
+    return total
+
+
+def _card(key: str) -> Callable[[dict], object]:
+    return _path("payment_method_details", "card", key)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """An object type as stored: its table, API list path and extracted columns."""
+
+    name: str  # table and CLI name, Stripe's plural: "charges"
+    object: str  # the API's `object` value: "charge"
+    path: str  # the list endpoint
+    columns: dict[str, tuple[str, Callable[[dict], object]]]
+    indexes: tuple[str, ...] = ()
+    has_created: bool = True
+
+    def values(self, obj: dict) -> list:
+        return [extract(obj) for _, extract in self.columns.values()]
+
+
+def _columns(*names: str, integer: tuple[str, ...] = ()) -> dict:
+    return {name: ("INTEGER" if name in integer else "TEXT", _path(name)) for name in names}
+
+
+KINDS = {
+    kind.name: kind
+    for kind in (
+        Kind(
+            "charges",
+            "charge",
+            "/v1/charges",
+            {
+                **_columns(
+                    "amount",
+                    "amount_captured",
+                    "amount_refunded",
+                    "currency",
+                    "status",
+                    "paid",
+                    "captured",
+                    "refunded",
+                    "disputed",
+                    "customer",
+                    "payment_intent",
+                    "payment_method",
+                    "balance_transaction",
+                    "description",
+                    "receipt_email",
+                    "failure_code",
+                    "failure_message",
+                    "calculated_statement_descriptor",
+                    integer=(
+                        "amount",
+                        "amount_captured",
+                        "amount_refunded",
+                        "paid",
+                        "captured",
+                        "refunded",
+                        "disputed",
+                    ),
+                ),
+                "outcome_type": ("TEXT", _path("outcome", "type")),
+                "outcome_reason": ("TEXT", _path("outcome", "reason")),
+                "network_status": ("TEXT", _path("outcome", "network_status")),
+                "risk_level": ("TEXT", _path("outcome", "risk_level")),
+                "decline_code": ("TEXT", _decline_code),
+                "card_brand": ("TEXT", _card("brand")),
+                "card_funding": ("TEXT", _card("funding")),
+                "card_country": ("TEXT", _card("country")),
+                "card_last4": ("TEXT", _card("last4")),
+                "card_exp_month": ("INTEGER", _card("exp_month")),
+                "card_exp_year": ("INTEGER", _card("exp_year")),
+                "card_fingerprint": ("TEXT", _card("fingerprint")),
+                "capture_before": ("INTEGER", _card("capture_before")),
+                "metadata": ("TEXT", _json("metadata")),
+            },
+            indexes=("customer", "payment_intent", "status"),
+        ),
+        Kind(
+            "customers",
+            "customer",
+            "/v1/customers",
+            {
+                **_columns(
+                    "email",
+                    "name",
+                    "description",
+                    "phone",
+                    "default_source",
+                    "currency",
+                    "balance",
+                    "delinquent",
+                    "deleted",
+                    integer=("balance", "delinquent", "deleted"),
+                ),
+                "metadata": ("TEXT", _json("metadata")),
+            },
+            indexes=("email",),
+        ),
+        Kind(
+            "cards",
+            "card",
+            "/v1/customers/{customer}/sources",
+            {
+                **_columns(
+                    "customer",
+                    "brand",
+                    "funding",
+                    "country",
+                    "last4",
+                    "exp_month",
+                    "exp_year",
+                    "fingerprint",
+                    "name",
+                    "address_zip",
+                    "cvc_check",
+                    integer=("exp_month", "exp_year"),
+                ),
+                "metadata": ("TEXT", _json("metadata")),
+            },
+            indexes=("customer",),
+            has_created=False,
+        ),
+        Kind(
+            "payment_intents",
+            "payment_intent",
+            "/v1/payment_intents",
+            {
+                **_columns(
+                    "amount",
+                    "amount_capturable",
+                    "amount_received",
+                    "currency",
+                    "status",
+                    "customer",
+                    "payment_method",
+                    "latest_charge",
+                    "capture_method",
+                    "cancellation_reason",
+                    "canceled_at",
+                    "description",
+                    integer=("amount", "amount_capturable", "amount_received", "canceled_at"),
+                ),
+                "error_code": ("TEXT", _path("last_payment_error", "code")),
+                "error_decline_code": ("TEXT", _path("last_payment_error", "decline_code")),
+                "metadata": ("TEXT", _json("metadata")),
+            },
+            indexes=("customer", "latest_charge"),
+        ),
+        Kind(
+            "refunds",
+            "refund",
+            "/v1/refunds",
+            {
+                **_columns(
+                    "amount",
+                    "currency",
+                    "status",
+                    "charge",
+                    "payment_intent",
+                    "reason",
+                    "balance_transaction",
+                    "failure_reason",
+                    integer=("amount",),
+                ),
+                "metadata": ("TEXT", _json("metadata")),
+            },
+            indexes=("charge",),
+        ),
+        Kind(
+            "disputes",
+            "dispute",
+            "/v1/disputes",
+            {
+                **_columns(
+                    "amount",
+                    "currency",
+                    "status",
+                    "reason",
+                    "charge",
+                    "payment_intent",
+                    "is_charge_refundable",
+                    "network_reason_code",
+                    integer=("amount", "is_charge_refundable"),
+                ),
+                "due_by": ("INTEGER", _path("evidence_details", "due_by")),
+                "has_evidence": ("INTEGER", _path("evidence_details", "has_evidence")),
+                "past_due": ("INTEGER", _path("evidence_details", "past_due")),
+                "submission_count": ("INTEGER", _path("evidence_details", "submission_count")),
+                "metadata": ("TEXT", _json("metadata")),
+            },
+            indexes=("charge",),
+        ),
+        Kind(
+            "payouts",
+            "payout",
+            "/v1/payouts",
+            {
+                **_columns(
+                    "amount",
+                    "currency",
+                    "status",
+                    "arrival_date",
+                    "automatic",
+                    "method",
+                    "type",
+                    "destination",
+                    "balance_transaction",
+                    "failure_code",
+                    "failure_message",
+                    "failure_balance_transaction",
+                    "reconciliation_status",
+                    "description",
+                    "statement_descriptor",
+                    integer=("amount", "arrival_date", "automatic"),
+                ),
+                "metadata": ("TEXT", _json("metadata")),
+            },
+            indexes=("status",),
+        ),
+        Kind(
+            "balance_transactions",
+            "balance_transaction",
+            "/v1/balance_transactions",
+            {
+                **_columns(
+                    "amount",
+                    "fee",
+                    "net",
+                    "currency",
+                    "type",
+                    "reporting_category",
+                    "status",
+                    "available_on",
+                    "source",
+                    "description",
+                    "exchange_rate",
+                    integer=("amount", "fee", "net", "available_on"),
+                ),
+                "fee_stripe_fee": ("INTEGER", _fee("stripe_fee")),
+                "fee_application_fee": ("INTEGER", _fee("application_fee")),
+                "fee_tax": ("INTEGER", _fee("tax")),
+            },
+            indexes=("source", "payout", "status"),
+        ),
+        Kind(
+            "events",
+            "event",
+            "/v1/events",
+            {
+                "type": ("TEXT", _path("type")),
+                "object_type": ("TEXT", _path("data", "object", "object")),
+                "object_id": ("TEXT", _path("data", "object", "id")),
+                "request_id": ("TEXT", _path("request", "id")),
+                "api_version": ("TEXT", _path("api_version")),
+            },
+            indexes=("type", "object_id"),
+        ),
+    )
+}
+BY_OBJECT = {kind.object: kind for kind in KINDS.values()}
+# Filled by the sync, not read from the object: which payout swept a balance transaction.
+ASSIGNED = {"balance_transactions": ("payout",)}
+
+
+def kind(name: str) -> Kind:
+    if name not in KINDS:
+        raise WorkbenchError(f"unknown object type {name!r}: use one of {', '.join(KINDS)}")
+    return KINDS[name]
+
+
+def _schema() -> str:
+    statements = [
+        """
+        CREATE TABLE IF NOT EXISTS state (
+            account TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+            PRIMARY KEY (account, key))""",
+        """
+        CREATE TABLE IF NOT EXISTS slices (
+            id INTEGER PRIMARY KEY, account TEXT NOT NULL, kind TEXT NOT NULL,
+            lo INTEGER NOT NULL, hi INTEGER NOT NULL, cursor TEXT,
+            done INTEGER NOT NULL DEFAULT 0)""",
+    ]
+    for item in KINDS.values():
+        assigned = ASSIGNED.get(item.name, ())
+        columns = ", ".join(f"{name} {sql}" for name, (sql, _) in item.columns.items())
+        extra = "".join(f", {name} TEXT" for name in assigned)
+        statements.append(f"""
+            CREATE TABLE IF NOT EXISTS {item.name} (
+                account TEXT NOT NULL, id TEXT NOT NULL, created INTEGER, {columns}{extra},
+                data TEXT NOT NULL, PRIMARY KEY (account, id)) WITHOUT ROWID""")
+        statements.append(
+            f"CREATE INDEX IF NOT EXISTS {item.name}_created ON {item.name}(account, created)"
+        )
+        for column in item.indexes:
+            statements.append(
+                f"CREATE INDEX IF NOT EXISTS {item.name}_{column} ON {item.name}(account, {column})"
+            )
+    return ";\n".join(statements) + ";"
+
+
+class Store:
+    """The store file, with a connection per thread."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._local = threading.local()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn  # noqa: B018 - create the schema now
+        except (OSError, sqlite3.Error) as exc:
+            raise WorkbenchError(f"cannot open the store {self.path}: {exc}") from None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path,
+                isolation_level=None,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                check_same_thread=False,
+            )
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_schema())
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def transaction(self):
+        """A write transaction, taking the write lock at once (BEGIN IMMEDIATE)."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def upsert(self, kind_name: str, account: str, objects: Iterable[dict]) -> int:
+        """Insert or replace objects by id (inside the caller's transaction)."""
+        item = KINDS[kind_name]
+        names = ["account", "id", "created", *item.columns, "data"]
+        updates = ", ".join(f"{name} = excluded.{name}" for name in names[2:])
+        rows = [
+            (account, obj["id"], obj.get("created"), *item.values(obj), orjson.dumps(obj).decode())
+            for obj in objects
+        ]
+        self.conn.executemany(
+            f"INSERT INTO {item.name} ({', '.join(names)}) VALUES "
+            f"({', '.join('?' for _ in names)}) ON CONFLICT(account, id) DO UPDATE SET {updates}",
+            rows,
+        )
+        return len(rows)
+
+    def assign_payout(self, account: str, payout: str, transaction_ids: list[str]) -> None:
+        self.conn.executemany(
+            "UPDATE balance_transactions SET payout = ? WHERE account = ? AND id = ?",
+            [(payout, account, txn) for txn in transaction_ids],
+        )
+
+    def get_state(self, account: str, key: str, default=None):
+        row = self.conn.execute(
+            "SELECT value FROM state WHERE account = ? AND key = ?", (account, key)
+        ).fetchone()
+        return orjson.loads(row[0]) if row else default
+
+    def set_state(self, account: str, key: str, value) -> None:
+        self.conn.execute(
+            "INSERT INTO state (account, key, value) VALUES (?, ?, ?) "
+            "ON CONFLICT(account, key) DO UPDATE SET value = excluded.value",
+            (account, key, orjson.dumps(value).decode()),
+        )
+
+    def count(self, kind_name: str, account: str) -> int:
+        return self.conn.execute(
+            f"SELECT COUNT(*) FROM {KINDS[kind_name].name} WHERE account = ?", (account,)
+        ).fetchone()[0]
+
+    def ids(self, kind_name: str, account: str) -> set[str]:
+        return {
+            row[0]
+            for row in self.conn.execute(
+                f"SELECT id FROM {KINDS[kind_name].name} WHERE account = ?", (account,)
+            )
+        }
