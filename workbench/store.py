@@ -65,6 +65,17 @@ def _card(key: str) -> Callable[[dict], object]:
     return _path("payment_method_details", "card", key)
 
 
+# Text with few distinct values (currency, status, ...): each also gets an integer code
+# column, so a frame reads a million small ints (one shared object each) instead of a
+# million strings, and builds a pandas Categorical from the codes directly.
+CATEGORICAL = frozenset(
+    "currency status type reporting_category outcome_type outcome_reason network_status "
+    "risk_level decline_code failure_code card_brand card_funding card_country brand funding "
+    "country reason capture_method cancellation_reason object_type method "
+    "reconciliation_status cvc_check error_code error_decline_code".split()
+)
+
+
 @dataclass(frozen=True)
 class Kind:
     """An object type as stored: its table, API list path and extracted columns."""
@@ -78,6 +89,13 @@ class Kind:
 
     def values(self, obj: dict) -> list:
         return [extract(obj) for _, extract in self.columns.values()]
+
+    @property
+    def coded(self) -> list[str]:
+        """Its low-cardinality text columns, stored also as small integer codes."""
+        return [
+            name for name, (sql, _) in self.columns.items() if sql == "TEXT" and name in CATEGORICAL
+        ]
 
 
 def _columns(*names: str, integer: tuple[str, ...] = ()) -> dict:
@@ -338,6 +356,10 @@ def _schema() -> str:
             account TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
             PRIMARY KEY (account, key))""",
         """
+        CREATE TABLE IF NOT EXISTS codes (
+            kind TEXT NOT NULL, column TEXT NOT NULL, value TEXT NOT NULL,
+            code INTEGER NOT NULL, PRIMARY KEY (kind, column, value))""",
+        """
         CREATE TABLE IF NOT EXISTS slices (
             id INTEGER PRIMARY KEY, account TEXT NOT NULL, kind TEXT NOT NULL,
             lo INTEGER NOT NULL, hi INTEGER NOT NULL, cursor TEXT,
@@ -347,12 +369,16 @@ def _schema() -> str:
         assigned = ASSIGNED.get(item.name, ())
         columns = ", ".join(f"{name} {sql}" for name, (sql, _) in item.columns.items())
         extra = "".join(f", {name} TEXT" for name in assigned)
+        extra += "".join(f", {name}_code INTEGER" for name in item.coded)
+        # Rows are kept in `created` order, so a period is one sequential read; the unique
+        # (account, id) index is what upserts match on.
+        key = "account, created, id" if item.has_created else "account, id"
         statements.append(f"""
             CREATE TABLE IF NOT EXISTS {item.name} (
-                account TEXT NOT NULL, id TEXT NOT NULL, created INTEGER, {columns}{extra},
-                data TEXT NOT NULL, PRIMARY KEY (account, id)) WITHOUT ROWID""")
+                account TEXT NOT NULL, id TEXT NOT NULL, created INTEGER NOT NULL, {columns}
+                {extra}, data TEXT NOT NULL, PRIMARY KEY ({key})) WITHOUT ROWID""")
         statements.append(
-            f"CREATE INDEX IF NOT EXISTS {item.name}_created ON {item.name}(account, created)"
+            f"CREATE UNIQUE INDEX IF NOT EXISTS {item.name}_id ON {item.name}(account, id)"
         )
         for column in item.indexes:
             statements.append(
@@ -367,6 +393,7 @@ class Store:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._local = threading.local()
+        self._codes: dict[tuple[str, str], dict[str, int]] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.conn  # noqa: B018 - create the schema now
@@ -405,24 +432,70 @@ class Store:
             yield conn
         except BaseException:
             conn.execute("ROLLBACK")
+            self._codes.clear()  # codes handed out in the undone transaction are gone too
             raise
         conn.execute("COMMIT")
 
     def upsert(self, kind_name: str, account: str, objects: Iterable[dict]) -> int:
         """Insert or replace objects by id (inside the caller's transaction)."""
         item = KINDS[kind_name]
-        names = ["account", "id", "created", *item.columns, "data"]
+        coded = item.coded
+        positions = [list(item.columns).index(name) for name in coded]
+        names = ["account", "id", "created", *item.columns, *(f"{c}_code" for c in coded), "data"]
         updates = ", ".join(f"{name} = excluded.{name}" for name in names[2:])
-        rows = [
-            (account, obj["id"], obj.get("created"), *item.values(obj), orjson.dumps(obj).decode())
-            for obj in objects
-        ]
+        rows = []
+        for obj in objects:
+            values = item.values(obj)
+            codes = [
+                self.code(kind_name, column, values[position])
+                for column, position in zip(coded, positions, strict=True)
+            ]
+            rows.append(
+                (
+                    account,
+                    obj["id"],
+                    obj.get("created", 0),
+                    *values,
+                    *codes,
+                    orjson.dumps(obj).decode(),
+                )
+            )
         self.conn.executemany(
             f"INSERT INTO {item.name} ({', '.join(names)}) VALUES "
-            f"({', '.join('?' for _ in names)}) ON CONFLICT(account, id) DO UPDATE SET {updates}",
+            f"({', '.join('?' for _ in names)}) ON CONFLICT DO UPDATE SET {updates}",
             rows,
         )
         return len(rows)
+
+    def code(self, kind_name: str, column: str, value: str | None) -> int | None:
+        """The integer code of a categorical value, assigned on first sight (inside the
+        caller's write transaction, so two processes never give one code two meanings)."""
+        if value is None:
+            return None
+        known = self._codes.setdefault((kind_name, column), {})
+        if value not in known:
+            row = self.conn.execute(
+                "SELECT code FROM codes WHERE kind = ? AND column = ? AND value = ?",
+                (kind_name, column, value),
+            ).fetchone()
+            if row is None:
+                row = self.conn.execute(
+                    "INSERT INTO codes (kind, column, value, code) SELECT ?, ?, ?, "
+                    "COALESCE(MAX(code) + 1, 0) FROM codes WHERE kind = ? AND column = ? "
+                    "RETURNING code",
+                    (kind_name, column, value, kind_name, column),
+                ).fetchone()
+            known[value] = row[0]
+        return known[value]
+
+    def categories(self, kind_name: str, column: str) -> list[str]:
+        """The values of a coded column, position = code."""
+        values = dict(
+            self.conn.execute(
+                "SELECT code, value FROM codes WHERE kind = ? AND column = ?", (kind_name, column)
+            )
+        )
+        return [values[code] for code in range(len(values))]
 
     def assign_payout(self, account: str, payout: str, transaction_ids: list[str]) -> None:
         self.conn.executemany(

@@ -35,9 +35,10 @@ from workbench.exceptions import WorkbenchError
 from workbench.store import KINDS, Store
 
 RATES = {"sandbox": 100.0, "test": 25.0, "live": 100.0}
-THREADS = 8
+THREADS = 16  # enough in flight to hold 100 requests/s at 150 ms a request
 PAGE = 100
 LOOKBACK = 300
+PAGES_PER_SLICE = 3  # a slice is cut off for another thread only when it has this much work
 EVENT_RETENTION = 30 * 86400
 DEFAULT_KINDS = (
     "customers",
@@ -229,13 +230,16 @@ class Sync:
                 "the last sync is older than the 30 days of events Stripe keeps: the whole "
                 "window since then is fetched again"
             )
+        pending = None
+        if "balance_transactions" in kinds and not (full or expired):
+            pending = self._pending_window()
         try:
             for name in kinds:
                 self._sync_kind(name, since=since, full=full or expired)
             if "payouts" in kinds and "balance_transactions" in kinds:
                 self._payout_items()
-            if "balance_transactions" in kinds and not (full or expired):
-                self._pending_transactions()
+            if pending:
+                self._refresh_transactions(*pending)
             if previous_events is not None and not (full or expired):
                 self._replay_events(previous_events - self.lookback, set(kinds))
         finally:
@@ -307,6 +311,13 @@ class Sync:
             with self._lock:
                 self._created = created
         return self._created
+
+    @staticmethod
+    def _pages_left(data: list[dict], lo: int) -> int:
+        """Pages still to come in [lo, oldest seen], guessed from this page's density."""
+        newest, oldest = data[0]["created"], data[-1]["created"]
+        per_second = len(data) / max(1, newest - oldest)
+        return int(per_second * (oldest - lo) / PAGE) + 1
 
     def _cuts(self, lo: int, last: int, parts: int) -> list[int]:
         """Boundaries that cut [lo, last] into `parts` slices, the oldest part starting at the
@@ -384,8 +395,9 @@ class Sync:
             if page["has_more"] and data:
                 with changed:
                     idle = self.threads - state["busy"] - len(pending)
-                if idle > 0:
-                    cuts = self._cuts(lo, data[-1]["created"], idle + 1)
+                parts = min(idle + 1, self._pages_left(data, lo) // PAGES_PER_SLICE)
+                if parts > 1:
+                    cuts = self._cuts(lo, data[-1]["created"], parts)
             new_slices = []
             with self.store.transaction():
                 self._write(name, data)
@@ -487,20 +499,26 @@ class Sync:
                 done.add(payout)
                 self.store.set_state(self.account, "itemized_payouts", sorted(done))
 
-    def _pending_transactions(self) -> None:
-        """Balance transactions turn available without an event: list the pending window."""
+    def _pending_window(self) -> tuple[int, int] | None:
+        """Stored balance transactions still pending that this run's listing (of what was
+        created since the last run) will not see again: [oldest pending, listing start)."""
         oldest = self.store.conn.execute(
             "SELECT MIN(created) FROM balance_transactions WHERE account = ? "
             "AND status = 'pending'",
             (self.account,),
         ).fetchone()[0]
-        if oldest is None:
-            return
+        watermark = self.store.get_state(self.account, "watermark:balance_transactions")
+        if oldest is None or watermark is None or oldest >= watermark - self.lookback:
+            return None
+        return oldest, watermark - self.lookback
+
+    def _refresh_transactions(self, low: int, high: int) -> None:
+        """Balance transactions turn available without an event: list them again."""
         cursor = None
         while True:
             params = {
                 "limit": PAGE,
-                "created": {"gte": oldest},
+                "created": {"gte": low, "lt": high},
                 **({"starting_after": cursor} if cursor else {}),
             }
             page = self.get("/v1/balance_transactions", **params)
