@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 report: $(STAMP)
-	@echo "The monthly report lands with the reports issue; until then this checks the set-up."
-	$(BIN)/workbench doctor
+	@echo "Monthly report (CSVs and summary for now; the papermill HTML report is still to come)"
+	$(BIN)/workbench report
 
 test: $(STAMP)
 	$(BIN)/ruff check .

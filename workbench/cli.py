@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import json
 import platform
 import sys
 import time
@@ -16,6 +17,7 @@ import stripe
 import workbench
 from workbench import config
 from workbench.exceptions import WorkbenchError
+from workbench.sync import THREADS
 
 PACKAGES = (
     "stripe",
@@ -219,6 +221,26 @@ def sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def report(args: argparse.Namespace) -> int:
+    """Sync, then write a month's CSVs and summary into reports/<account>/<YYYY-MM>/."""
+    from workbench import reports
+
+    reports.month_bounds(args.month)  # a bad month fails before any work
+    session = workbench.connect(args.account)
+    if not args.no_sync:
+        session.sync(progress=None if sys.stderr.isatty() else False)
+    folder = reports.export_month(
+        session, args.month, Path(args.out or session.settings.root / "reports")
+    )
+    summary = json.loads((folder / "summary.json").read_text())
+    print(
+        f"wrote {folder}: {summary['charges']['count']:,} charges, "
+        f"{summary['balance_transactions']['count']:,} balance transactions, "
+        f"{summary['payouts']['count']:,} payouts ({summary['month']}, UTC)"
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="workbench", description=__doc__.split("\n")[0])
     main.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -249,8 +271,17 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         help="requests per second (default: 25 in test mode, 100 in live mode and the sandbox)",
     )
-    pull.add_argument("--threads", type=int, default=8, help="parallel requests")
+    pull.add_argument("--threads", type=int, default=THREADS, help="parallel requests")
     pull.set_defaults(run=sync)
+
+    monthly = commands.add_parser(
+        "report", help="a month's CSVs and summary into reports/", description=report.__doc__
+    )
+    monthly.add_argument("--account", help="a named account (default: the default account)")
+    monthly.add_argument("--month", help="YYYY-MM (default: the last full month)")
+    monthly.add_argument("--out", help="reports folder (default: reports/ in the project)")
+    monthly.add_argument("--no-sync", action="store_true", help="use the store as it is")
+    monthly.set_defaults(run=report)
 
     box = commands.add_parser(
         "sandbox",
