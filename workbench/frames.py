@@ -9,7 +9,6 @@ metadata keys as `metadata.<key>`. A frame reads the store only: it never calls 
 
 from __future__ import annotations
 
-import gc
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -88,58 +87,78 @@ def load(store: Store, account: str, name: str, start=None, end=None, **filters)
         args.append(value)
     where = " AND ".join(clauses)
     order = "created, id" if kind.has_created else "id"
-    coded = set(kind.coded)
-    selected = [f"ifnull({c}_code, -1)" if c in coded else c for c in columns]
-    # A million rows are a million tuples: the cyclic garbage collector has nothing to find
-    # in them, and pausing it while they are made halves the time (the store keeps rows in
-    # `created` order, so the read itself is sequential).
-    gc.disable()
-    try:
-        rows = store.conn.execute(
-            f"SELECT {', '.join(selected)} FROM {kind.name} WHERE {where} ORDER BY {order}",
-            args,
-        ).fetchall()
-        values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
-        del rows
-    finally:
-        gc.enable()
     sql = {name: sql_type for name, (sql_type, _) in kind.columns.items()}
     sql["created"] = "INTEGER"
-    frame = pd.DataFrame(
-        {
-            column: _categorical(store.categories(name, column), data)
-            if column in coded
-            else _series(column, sql.get(column, "TEXT"), data)
-            for column, data in zip(columns, values, strict=True)
-        }
-    )
+    coded = set(kind.coded)
+    selected = [f"ifnull({c}_code, -1) AS {c}" if c in coded else c for c in columns]
+    source = f"SELECT {', '.join(selected)} FROM {kind.name} WHERE {where} ORDER BY {order}"
+    # A million rows fetched as tuples are twenty million Python objects; one string per
+    # column, made by SQLite and parsed by NumPy, is three times faster.
+    texts = [c for c in columns if c not in coded | FLOATS and sql.get(c, "TEXT") == "TEXT"]
+    row = store.conn.execute(
+        f"SELECT count(*), {', '.join(_concatenated(c, c in texts) for c in columns)} "
+        f"FROM ({source})",
+        args,
+    ).fetchone()
+    count, joined = row[0], dict(zip(columns, row[1:], strict=True))
+    data = {}
+    for column in columns:
+        if column in texts:
+            values = _split(joined[column], count)
+            if values is None:  # a separator inside the text itself: read it row by row
+                values = [
+                    v for (v,) in store.conn.execute(f"SELECT {column} FROM ({source})", args)
+                ]
+            data[column] = pd.Series(np.array(values, dtype=object), dtype="object")
+        elif column in FLOATS:
+            data[column] = pd.Series(_parse(joined[column], np.float64))
+        elif column in coded:
+            data[column] = _categorical(store.categories(name, column), _parse(joined[column]))
+        else:
+            data[column] = _series(column, _parse(joined[column]))
+    frame = pd.DataFrame(data)
     if "metadata" in frame:
         frame = _expand_metadata(frame)
     return frame.rename(columns=RENAMES)
 
 
-def _categorical(categories: list[str], codes: tuple) -> pd.Categorical:
+SEPARATOR = "\x1f"  # ASCII unit separator
+NULL_TEXT = "\x00"
+NULL_INTEGER = -(2**63)
+
+
+def _concatenated(column: str, text: bool) -> str:
+    if text:
+        return f"group_concat(ifnull({column}, char(0)), char(31))"
+    null = "'nan'" if column in FLOATS else str(NULL_INTEGER)
+    return f"group_concat(ifnull({column}, {null}), ',')"
+
+
+def _split(joined: str | None, count: int) -> list | None:
+    """Texts joined by SQLite back into values; None when a value held the separator."""
+    values = joined.split(SEPARATOR) if count else []
+    if len(values) != count:
+        return None
+    return [None if v == NULL_TEXT else v for v in values]
+
+
+def _parse(joined: str | None, dtype=np.int64) -> np.ndarray:
+    return np.fromstring(joined, dtype=dtype, sep=",") if joined else np.empty(0, dtype)
+
+
+def _categorical(categories: list[str], codes: np.ndarray) -> pd.Categorical:
     """Text stored as codes (see store.CATEGORICAL), with only the values that occur."""
-    values = pd.Categorical.from_codes(np.fromiter(codes, np.int64, len(codes)), categories)
-    return values.remove_unused_categories()
+    return pd.Categorical.from_codes(codes, categories).remove_unused_categories()
 
 
-def _series(column: str, sql_type: str, data: tuple) -> pd.Series:
-    """One column with its analyst's type; integers never pass through floats."""
-    if sql_type == "TEXT" and column not in FLOATS:
-        return pd.Series(np.array(data, dtype=object), dtype="object")
-    if column in FLOATS:
-        return pd.Series(np.array([np.nan if v is None else v for v in data], dtype=np.float64))
-    try:
-        values = np.fromiter(data, np.int64, len(data))
-    except TypeError:  # nulls: pandas' nullable integers, never floats
-        values = pd.array(data, dtype="Int64")
+def _series(column: str, values: np.ndarray) -> pd.Series:
+    """One integer column with its analyst's type; nulls make pandas' nullable integers,
+    never floats."""
+    nulls = values == NULL_INTEGER
+    if nulls.any():
+        values = pd.arrays.IntegerArray(values, nulls)
     if column in BOOLEANS:
-        return pd.Series(
-            values.astype("boolean")
-            if isinstance(values, pd.api.extensions.ExtensionArray)
-            else values.astype(bool)
-        )
+        return pd.Series(values.astype("boolean") if nulls.any() else values.astype(bool))
     if column in TIMESTAMPS:
         return pd.Series(pd.to_datetime(values, unit="s", utc=True))
     return pd.Series(values)

@@ -102,8 +102,12 @@ def test_periods_and_filters(wb, raw):
     assert len(wb.frame("charges", end=first.to_pydatetime() + day)) == 4
     assert len(wb.frame("charges", status="failed")) == 1
     assert wb.frame("charges", "2001-01-01", "2001-02-01").empty
-    assert len(wb.frame("cards")) == 1
-    assert wb.frame("customers")["email"].tolist() == ["f@example.com"]
+    assert len(wb.cards()) == 1
+    assert wb.customers()["email"].tolist() == ["f@example.com"]
+    assert wb.charges(first - day, first + day, status="failed")["decline_code"].tolist() == [
+        "insufficient_funds"
+    ]
+    assert wb.refunds().empty and wb.disputes().empty
 
 
 @pytest.mark.parametrize(
@@ -118,3 +122,14 @@ def test_periods_and_filters(wb, raw):
 def test_bad_requests_are_clear(wb, args, kwargs, message):
     with pytest.raises(WorkbenchError, match=message):
         wb.frame(*args, **kwargs)
+
+
+def test_text_holding_the_column_separator_survives(wb):
+    odd = "tab\tunit\x1fseparator"
+    charge = wb.client.v1.charges.create(
+        params={"amount": 100, "currency": "usd", "source": "tok_visa", "description": odd}
+    )
+    wb.sync(progress=False, rate=1000)
+    charges = wb.charges().set_index("id")
+    assert charges.loc[charge.id, "description"] == odd
+    assert charges["description"].isna().sum() == 4  # the fixture's charges have none
