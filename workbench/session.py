@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 from dataclasses import dataclass, field
+from functools import partialmethod
 
 import stripe
 
@@ -88,6 +89,7 @@ class Session:
             self.store,
             self.partition(refresh=True),
             rate=rate or sync_module.RATES[self.profile],
+            endpoint_rate=None if self.profile == "sandbox" else sync_module.ENDPOINT_RATE,
             threads=threads,
             progress=sync_module.default_progress() if progress is None else progress,
         )
@@ -101,6 +103,17 @@ class Session:
         if sync:
             self.sync([name] if name != "cards" else ["customers"])
         return frames.load(self.store, self.partition(), name, start, end, **filters)
+
+    # One per object type, for tab completion: wb.charges("2026-10-01", "2026-11-01").
+    charges = partialmethod(frame, "charges")
+    customers = partialmethod(frame, "customers")
+    cards = partialmethod(frame, "cards")
+    payment_intents = partialmethod(frame, "payment_intents")
+    refunds = partialmethod(frame, "refunds")
+    disputes = partialmethod(frame, "disputes")
+    payouts = partialmethod(frame, "payouts")
+    balance_transactions = partialmethod(frame, "balance_transactions")
+    events = partialmethod(frame, "events")
 
     def __repr__(self) -> str:
         return (
