@@ -269,7 +269,8 @@ def parser() -> argparse.ArgumentParser:
     pull.add_argument(
         "--rate",
         type=float,
-        help="requests per second (default: 25 in test mode, 100 in live mode and the sandbox)",
+        help="requests per second (default: 25 in test mode, 100 in live mode and the sandbox; "
+        "with Stripe also at most 25 per endpoint)",
     )
     pull.add_argument("--threads", type=int, default=THREADS, help="parallel requests")
     pull.set_defaults(run=sync)
@@ -311,7 +312,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--drop-rate",
         type=float,
-        help="share of POSTs whose connection drops after the work is done",
+        help="share of requests whose connection drops after the work is done",
     )
     serve.set_defaults(run=sandbox_serve)
 

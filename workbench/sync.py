@@ -5,7 +5,8 @@ Speed. Stripe pages hold at most 100 objects and an account allows about 100 req
 get near it. Each object type's `created` range is cut into slices, fetched by a pool of
 threads, each slice newest-first with `limit=100`; a slice that turns out to be long is split
 again while threads are idle. One token bucket shared by all threads keeps the account under
-its rate limit, so Stripe never has to answer 429 (when it does, we back off and retry).
+its rate limit, and one per endpoint keeps each list under Stripe's per-endpoint limit, so
+Stripe never has to answer 429 (when it does, we back off and retry).
 
 Incremental. A later run lists only objects created since the last run (less a short
 lookback, for objects created in the same second as the boundary), and learns what changed
@@ -35,6 +36,7 @@ from workbench.exceptions import WorkbenchError
 from workbench.store import KINDS, Store
 
 RATES = {"sandbox": 100.0, "test": 25.0, "live": 100.0}
+ENDPOINT_RATE = 25.0  # Stripe's default limit per endpoint (GET /v1/charges is one), in both modes
 THREADS = 16  # enough in flight to hold 100 requests/s at 150 ms a request
 PAGE = 100
 LOOKBACK = 300
@@ -159,6 +161,7 @@ class Sync:
         account: str,
         *,
         rate: float,
+        endpoint_rate: float | None = None,
         threads: int = THREADS,
         progress: bool = False,
         lookback: int = LOOKBACK,
@@ -167,6 +170,8 @@ class Sync:
         self.store = store
         self.account = account
         self.limiter = RateLimiter(rate)
+        self.endpoint_rate = endpoint_rate
+        self._endpoint_limiters: dict[str, RateLimiter] = {}
         self.threads = threads
         self.progress = Progress(progress)
         self.lookback = lookback
@@ -178,7 +183,10 @@ class Sync:
 
     def get(self, path: str, **params) -> dict:
         """One GET through the official client, rate-limited, retried on 429 and 5xx."""
+        endpoint = self._endpoint_limiter(path)
         for attempt in range(MAX_ATTEMPTS):
+            if endpoint:
+                endpoint.acquire()
             self.limiter.acquire()
             with self._lock:
                 self.report.requests += 1
@@ -202,6 +210,15 @@ class Sync:
                 ) from None
             time.sleep(delay * (0.5 + random.random()))
         raise WorkbenchError(f"Stripe kept answering 429 on GET {path}; lower --rate")
+
+    def _endpoint_limiter(self, path: str) -> RateLimiter | None:
+        """/v1/customers/cus_1/sources counts as /v1/customers: stricter than Stripe, never
+        looser."""
+        if self.endpoint_rate is None:
+            return None
+        endpoint = "/".join(path.split("/")[:3])
+        with self._lock:
+            return self._endpoint_limiters.setdefault(endpoint, RateLimiter(self.endpoint_rate))
 
     # the run
 
