@@ -13,26 +13,18 @@ from __future__ import annotations
 import argparse
 import calendar
 import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import requests
 import stripe
+from standalone import served
 
 from workbench.sandbox import DEFAULT_KEY, seed
 from workbench.sandbox.server import Api
 
 TARGET = 200
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def hammer(url: str, path: str, seconds: float, threads: int) -> tuple[int, int]:
@@ -78,33 +70,7 @@ def main() -> None:
         store, until=calendar.timegm((2026, 11, 1, 0, 0, 0)), months=3, seed=2, scale=2.0
     )
     store.close()
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "workbench.cli",
-            "sandbox",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(directory),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                requests.get(
-                    url + "/v1/account",
-                    timeout=1,
-                    headers={"Authorization": f"Bearer {DEFAULT_KEY}"},
-                )
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+    with served(directory) as url:
         print(
             f"history: {truth['objects']['charge']:,} charges, "
             f"{truth['objects']['balance_transaction']:,} balance transactions"
@@ -128,9 +94,6 @@ def main() -> None:
             f"for comparison, one thread through the official client (parsing into "
             f"StripeObjects): {1 / per_page:,.0f} pages/s of balance transactions"
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -24,11 +24,11 @@ import orjson
 import pandas as pd
 import requests
 import stripe
+from standalone import served
 
 import workbench
 from workbench import config, frames, sandbox
 from workbench.sandbox import seed
-from workbench.sandbox.faults import Faults
 from workbench.sandbox.server import Api
 from workbench.store import Store
 
@@ -137,12 +137,13 @@ def main() -> None:
     print(
         f"sandbox: {total:,} balance transactions; {LATENCY_MS} ms latency, {RATE} requests/s limit"
     )
-    slow = Faults(latency_ms=LATENCY_MS, rate_limit=RATE)
-    with sandbox.start(directory / "sandbox-data", faults=slow) as server:
+    with served(
+        directory / "sandbox-data", "--latency-ms", str(LATENCY_MS), "--rate-limit", str(RATE)
+    ) as url:
         settings = config.load(
             {
                 "STRIPE_API_KEY": sandbox.DEFAULT_KEY,
-                "STRIPE_API_BASE": server.url,
+                "STRIPE_API_BASE": url,
                 "WORKBENCH_DATA_DIR": str(directory / "workbench"),
             }
         )
@@ -157,15 +158,15 @@ def main() -> None:
             f"{rate / CEILING:.0%} of the {CEILING:,}/s ceiling (target 85%)"
         )
         if not args.skip_naive:
-            slow_seconds, rows = naive(server.url)
+            slow_seconds, rows = naive(url)
             print(
                 f"(a) naive auto_paging_iter() into a DataFrame: {slow_seconds:.1f} s for "
                 f"{rows:,} rows"
             )
             print(f"speed-up (a)/(b): {slow_seconds / fast:.1f}x (target 8x)")
-        faults(server.url, latency_ms="0", rate_limit="0")
-        add_charges(server.url, total // 100)
-        faults(server.url, latency_ms=str(LATENCY_MS), rate_limit=str(RATE))
+        faults(url, latency_ms="0", rate_limit="0")
+        add_charges(url, total // 100)
+        faults(url, latency_ms=str(LATENCY_MS), rate_limit=str(RATE))
         again = wb.sync(["balance_transactions"], progress=False, rate=RATE)
         print(
             f"incremental after {total // 100:,} new objects (1%): {again.requests} requests "

@@ -11,9 +11,10 @@ Fee schedule (card payments, by the account's settlement currency):
 | jpy        | 3.6%              | +1.0%            | +2%                 | 1,500 JPY   |
 
 "Abroad" means a card issued outside the account's country (outside the EEA for EEA
-accounts). Refunds return no fee. A won dispute returns the dispute fee. Fees are rounded half
-up to the settlement currency's minor unit. Exchange rates are fixed (RATES) so that every
-figure is reproducible; a converted amount is rounded half up.
+accounts). Refunds return no fee. A won dispute returns the amount but not the dispute fee
+(Stripe's current rule). Fees are rounded half up to the settlement currency's minor unit.
+Exchange rates are fixed (RATES) so that every figure is reproducible; a converted amount is
+rounded half up.
 """
 
 from __future__ import annotations
