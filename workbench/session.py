@@ -89,7 +89,10 @@ class Session:
             self.store,
             self.partition(refresh=True),
             rate=rate or sync_module.RATES[self.profile],
-            endpoint_rate=None if self.profile == "sandbox" else sync_module.ENDPOINT_RATE,
+            # Stripe limits each endpoint too; a sandbox (any other API base) only the account.
+            endpoint_rate=sync_module.ENDPOINT_RATE
+            if self.api_base == stripe.DEFAULT_API_BASE
+            else None,
             threads=threads,
             progress=sync_module.default_progress() if progress is None else progress,
         )

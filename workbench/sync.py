@@ -37,7 +37,7 @@ from workbench.store import KINDS, Store
 
 RATES = {"sandbox": 100.0, "test": 25.0, "live": 100.0}
 ENDPOINT_RATE = 25.0  # Stripe's default limit per endpoint (GET /v1/charges is one), in both modes
-THREADS = 16  # enough in flight to hold 100 requests/s at 150 ms a request
+THREADS = 24  # 100 requests/s at ~200 ms a round trip (150 ms of latency, our work) needs 20+
 PAGE = 100
 LOOKBACK = 300
 PAGES_PER_SLICE = 3  # a slice is cut off for another thread only when it has this much work
