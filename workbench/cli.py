@@ -307,7 +307,13 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=12111)
     serve.add_argument("--latency-ms", type=float, help="added to every /v1 request")
     serve.add_argument("--jitter-ms", type=float, help="random extra latency, 0 to this")
-    serve.add_argument("--rate-limit", type=float, help="requests/s (Stripe: 25 test, 100 live)")
+    serve.add_argument(
+        "--rate-limit",
+        type=float,
+        nargs="?",
+        const=25.0,
+        help="requests/s, 429 beyond (alone: 25 as Stripe's test mode; 100 as live)",
+    )
     serve.add_argument("--error-rate", type=float, help="share of requests answered 500")
     serve.add_argument(
         "--drop-rate",

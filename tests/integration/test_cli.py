@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 
@@ -93,15 +94,42 @@ def test_bad_usage_exits_2():
     assert run("sandbox", "serve", "--port", "many").returncode == 2
 
 
+def test_serve_with_faults_from_flags(tmp_path):
+    """`--rate-limit` alone is Stripe's test-mode limit."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli", "sandbox", "serve", "--port", str(port)]
+        + ["--data-dir", str(tmp_path), "--rate-limit", "--latency-ms", "5"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert "sandbox serving" in server.stdout.readline()
+        faults = requests.get(
+            f"http://127.0.0.1:{port}/_sandbox/faults",
+            headers={"Authorization": "Bearer sk_test_workbench"},
+            timeout=10,
+        ).json()
+        assert (faults["rate_limit"], faults["latency_ms"], faults["drop_rate"]) == (25, 5, 0)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 @pytest.mark.parametrize(
     "command",
     [
         [],
         ["doctor"],
         ["sandbox"],
+        ["sync"],
+        ["report"],
         ["sandbox", "serve"],
         ["sandbox", "reset"],
         ["sandbox", "advance"],
+        ["sandbox", "seed"],
     ],
 )
 def test_help_everywhere(command):
