@@ -61,6 +61,15 @@ def faults(server_url: str, **values) -> None:
     )
 
 
+def advance_a_day(server_url: str) -> None:
+    requests.post(
+        f"{server_url}/_sandbox/clock/advance",
+        data={"days": "1"},
+        timeout=120,
+        headers={"Authorization": f"Bearer {sandbox.DEFAULT_KEY}"},
+    ).raise_for_status()
+
+
 def add_charges(server_url: str, count: int) -> None:
     client = stripe.StripeClient(sandbox.DEFAULT_KEY, base_addresses={"api": server_url})
     with ThreadPoolExecutor(8) as pool:
@@ -165,6 +174,7 @@ def main() -> None:
             )
             print(f"speed-up (a)/(b): {slow_seconds / fast:.1f}x (target 8x)")
         faults(url, latency_ms="0", rate_limit="0")
+        advance_a_day(url)  # the seeded clock stands still: the next run comes a day later
         add_charges(url, total // 100)
         faults(url, latency_ms=str(LATENCY_MS), rate_limit=str(RATE))
         again = wb.sync(["balance_transactions"], progress=False, rate=RATE)

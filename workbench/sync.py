@@ -40,6 +40,7 @@ ENDPOINT_RATE = 25.0  # Stripe's default limit per endpoint (GET /v1/charges is 
 THREADS = 24  # 100 requests/s at ~200 ms a round trip (150 ms of latency, our work) needs 20+
 PAGE = 100
 LOOKBACK = 300
+BURST = 60
 PAGES_PER_SLICE = 3  # a slice is cut off for another thread only when it has this much work
 EVENT_RETENTION = 30 * 86400
 DEFAULT_KINDS = (
@@ -331,9 +332,11 @@ class Sync:
 
     @staticmethod
     def _pages_left(data: list[dict], lo: int) -> int:
-        """Pages still to come in [lo, oldest seen], guessed from this page's density."""
+        """Pages still to come in [lo, oldest seen], guessed from this page's density. A page
+        made within a minute is a burst more often than a rhythm (an import, a batch of
+        refunds): taken as a minute's worth, it does not fan out into empty slices."""
         newest, oldest = data[0]["created"], data[-1]["created"]
-        per_second = len(data) / max(1, newest - oldest)
+        per_second = len(data) / max(BURST, newest - oldest)
         return int(per_second * (oldest - lo) / PAGE) + 1
 
     def _cuts(self, lo: int, last: int, parts: int) -> list[int]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 import pytest
 import stripe
 
 from tests.integration.test_sync import connect
-from workbench import money
+from workbench import frames, money
 from workbench.exceptions import WorkbenchError
 
 
@@ -133,3 +134,11 @@ def test_text_holding_the_column_separator_survives(wb):
     charges = wb.charges().set_index("id")
     assert charges.loc[charge.id, "description"] == odd
     assert charges["description"].isna().sum() == 4  # the fixture's charges have none
+
+
+def test_key_order_is_checked_not_assumed():
+    ids = np.array(["ch_a", "ch_b", "ch_c"], dtype=object)
+    assert frames._in_order(ids, np.array([1, 1, 2]))
+    assert not frames._in_order(ids, np.array([1, 2, 1]))
+    assert not frames._in_order(ids[::-1], np.array([1, 1, 2]))
+    assert frames._in_order(ids, None) and not frames._in_order(ids[::-1], None)
