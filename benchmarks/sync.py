@@ -61,13 +61,17 @@ def faults(server_url: str, **values) -> None:
     )
 
 
-def advance_a_day(server_url: str) -> None:
-    requests.post(
-        f"{server_url}/_sandbox/clock/advance",
-        data={"days": "1"},
-        timeout=120,
-        headers={"Authorization": f"Bearer {sandbox.DEFAULT_KEY}"},
-    ).raise_for_status()
+def a_day_of_charges(server_url: str, count: int) -> None:
+    """The seeded clock stands still at the end of the history: let a day pass, hour by
+    hour, with `count` new charges spread over it, as the next day's sync would find them."""
+    for hour in range(24):
+        requests.post(
+            f"{server_url}/_sandbox/clock/advance",
+            data={"seconds": "3600"},
+            timeout=120,
+            headers={"Authorization": f"Bearer {sandbox.DEFAULT_KEY}"},
+        ).raise_for_status()
+        add_charges(server_url, count // 24 + (hour < count % 24))
 
 
 def add_charges(server_url: str, count: int) -> None:
@@ -174,8 +178,7 @@ def main() -> None:
             )
             print(f"speed-up (a)/(b): {slow_seconds / fast:.1f}x (target 8x)")
         faults(url, latency_ms="0", rate_limit="0")
-        advance_a_day(url)  # the seeded clock stands still: the next run comes a day later
-        add_charges(url, total // 100)
+        a_day_of_charges(url, total // 100)
         faults(url, latency_ms=str(LATENCY_MS), rate_limit=str(RATE))
         again = wb.sync(["balance_transactions"], progress=False, rate=RATE)
         print(

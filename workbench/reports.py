@@ -113,12 +113,10 @@ def _totals(frame: pd.DataFrame, columns: list[str]) -> dict:
     """Integer sums per currency, in minor units and as exact major-unit strings."""
     totals = {}
     for currency, group in frame.groupby("currency", observed=True):
+        sums = {column: int(group[column].astype("int64").sum()) for column in columns}
         totals[str(currency)] = {
-            column: {
-                "minor": int(group[column].astype("int64").sum()),
-                "major": str(to_major(int(group[column].astype("int64").sum()), str(currency))),
-            }
-            for column in columns
+            column: {"minor": minor, "major": str(to_major(minor, str(currency)))}
+            for column, minor in sums.items()
         }
     return totals
 
