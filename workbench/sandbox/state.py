@@ -54,6 +54,12 @@ CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(next_attempt)
 """
 
 REFERENCES = ("customer", "charge", "payment_intent", "source")
+FILTERS = (*REFERENCES, "status", "type", "email", "currency", "net")
+INSERT = (
+    f"INSERT INTO objects (id, object, created, {', '.join(FILTERS)}, payout, due, private, data) "
+    f"VALUES ({', '.join('?' for _ in range(len(FILTERS) + 7))})"
+)
+CACHE_KIB = 131072  # 128 MiB per connection, a ceiling: SQLite grows into it
 
 
 def dumps(obj) -> str:
@@ -90,7 +96,7 @@ class Store:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=60000")
-            conn.execute("PRAGMA cache_size=-131072")  # 128 MiB, a ceiling: SQLite grows into it
+            conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             self._local.conn = conn
             self._local.depth = 0
             conn.executescript(SCHEMA)
@@ -157,43 +163,51 @@ class Store:
         return row[0] if row else None
 
     @staticmethod
-    def _columns(obj: dict, extra: dict) -> dict:
-        """The filter columns, read from the object's own fields (ids of references)."""
+    def _filters(obj: dict) -> tuple:
+        """The FILTERS columns, read from the object's own fields (ids of references)."""
         get = obj.get
-        columns = {name: _reference(get(name)) for name in REFERENCES}
         kind = get("type")
-        columns.update(
-            status=get("status"),
-            type=kind if isinstance(kind, str) else None,
-            email=get("email"),
-            currency=get("currency"),
-            net=get("net"),
-            **extra,
+        return (
+            *(_reference(get(name)) for name in REFERENCES),
+            get("status"),
+            kind if isinstance(kind, str) else None,
+            get("email"),
+            get("currency"),
+            get("net"),
         )
-        return columns
 
     def insert(
-        self, obj: dict, private: dict | None = None, created: int | None = None, **extra
+        self,
+        obj: dict,
+        private: dict | None = None,
+        created: int | None = None,
+        *,
+        payout: str | None = None,
+        due: int | None = None,
     ) -> dict:
-        """Store a new object; `created` orders objects that have no such field (cards)."""
-        columns = self._columns(obj, extra)
-        if private:
-            columns["private"] = dumps(private)
-        names = ", ".join(columns)
-        marks = ", ".join("?" for _ in columns)
+        """Store a new object; `created` orders objects that have no such field (cards).
+        One constant statement: the seed inserts millions."""
         self.conn.execute(
-            f"INSERT INTO objects (id, object, created, {names}, data) "
-            f"VALUES (?, ?, ?, {marks}, ?)",
-            (obj["id"], obj["object"], obj.get("created", created), *columns.values(), dumps(obj)),
+            INSERT,
+            (
+                obj["id"],
+                obj["object"],
+                obj.get("created", created),
+                *self._filters(obj),
+                payout,
+                due,
+                dumps(private) if private else None,
+                dumps(obj),
+            ),
         )
         return obj
 
     def update(self, obj: dict, **extra) -> dict:
-        columns = self._columns(obj, extra)
-        assignments = ", ".join(f"{name} = ?" for name in columns)
+        names = (*FILTERS, *extra)
         self.conn.execute(
-            f"UPDATE objects SET {assignments}, data = ? WHERE id = ?",
-            (*columns.values(), dumps(obj), obj["id"]),
+            f"UPDATE objects SET {', '.join(f'{name} = ?' for name in names)}, data = ? "
+            "WHERE id = ?",
+            (*self._filters(obj), *extra.values(), dumps(obj), obj["id"]),
         )
         return obj
 
