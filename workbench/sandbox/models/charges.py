@@ -8,7 +8,7 @@ card error; `capture` writes the balance transaction; `release` lets an authoriz
 from __future__ import annotations
 
 from workbench.sandbox import cards, ledger, lists, search
-from workbench.sandbox.backend import Backend, changes, snapshot
+from workbench.sandbox.backend import Backend, changes
 from workbench.sandbox.currencies import SUPPORTED
 from workbench.sandbox.exceptions import CardError, InvalidRequest, ResourceMissing
 from workbench.sandbox.models import customers, disputes, payment_intents, refunds, tokens
@@ -263,7 +263,7 @@ def capture_charge(backend: Backend, charge: dict, amount: int | None) -> dict:
             param="amount",
         )
     ledger.check_amount(amount, charge["currency"])
-    before = snapshot(charge)
+    before = backend.snapshot(charge)
     card = cards.lookup(_number(backend, charge))
     _record_capture(backend, charge, amount, card)
     backend.store.update(charge, due=None)
@@ -294,7 +294,7 @@ def release(
     backend: Backend, charge: dict, reason: str | None, metadata: dict | None = None
 ) -> dict:
     """Let an uncaptured authorization go: the charge is refunded, no money moves."""
-    before = snapshot(charge)
+    before = backend.snapshot(charge)
     refund = refunds.refund_object(backend, charge, charge["amount"], reason, metadata or {})
     backend.store.insert(refund)
     charge.update(refunded=True, amount_refunded=charge["amount"])
@@ -369,7 +369,7 @@ def retrieve(backend: Backend, params: dict, charge: str) -> dict:
 
 def update(backend: Backend, params: dict, charge: str) -> dict:
     obj = backend.get(charge, "charge")
-    before = snapshot(obj)
+    before = backend.snapshot(obj)
     for key in ("description", "receipt_email", "transfer_group"):
         if key in params:
             obj[key] = params[key]

@@ -9,7 +9,7 @@ current rule), `losing_evidence` loses it; no answer by `due_by` loses it too. A
 from __future__ import annotations
 
 from workbench.sandbox import ledger, lists
-from workbench.sandbox.backend import Backend, changes, snapshot
+from workbench.sandbox.backend import Backend, changes
 from workbench.sandbox.exceptions import InvalidRequest
 from workbench.sandbox.models import customers
 
@@ -85,7 +85,7 @@ def open_dispute(backend: Backend, charge: dict, kind: str) -> dict:
         "reason": reason,
         "status": "warning_needs_response" if inquiry else "needs_response",
     }
-    before = snapshot(charge)
+    before = backend.snapshot(charge)
     charge["disputed"] = True
     backend.store.update(charge)
     backend.store.insert(dispute, due=dispute["evidence_details"]["due_by"])
@@ -116,7 +116,7 @@ def _withdraw(backend: Backend, dispute: dict, charge: dict) -> None:
     backend.emit("charge.dispute.funds_withdrawn", dispute)
 
 
-def _close(backend: Backend, dispute: dict, status: str, before: dict) -> None:
+def _close(backend: Backend, dispute: dict, status: str, before: dict | None) -> None:
     dispute["status"] = status
     dispute["is_charge_refundable"] = status in ("won", "warning_closed")
     if status == "won":
@@ -147,7 +147,7 @@ def update(backend: Backend, params: dict, dispute: str) -> dict:
     obj = backend.get(dispute, "dispute")
     if obj["status"] in CLOSED:
         raise InvalidRequest("This dispute is already closed")
-    before = snapshot(obj)
+    before = backend.snapshot(obj)
     evidence = params.get("evidence") or {}
     obj["evidence"].update(evidence)
     if "metadata" in params:
@@ -169,7 +169,7 @@ def update(backend: Backend, params: dict, dispute: str) -> dict:
 
 def _decide(backend: Backend, dispute: dict, text: str) -> None:
     """Stripe's test evidence values settle a submitted dispute at once."""
-    before = snapshot(dispute)
+    before = backend.snapshot(dispute)
     inquiry = dispute["status"].startswith("warning")
     if "escalate_inquiry_evidence" in text and inquiry:
         dispute["status"] = "needs_response"
@@ -188,7 +188,7 @@ def close(backend: Backend, params: dict, dispute: str) -> dict:
     obj = backend.get(dispute, "dispute")
     if obj["status"] in CLOSED:
         raise InvalidRequest("This dispute is already closed")
-    before = snapshot(obj)
+    before = backend.snapshot(obj)
     _close(
         backend, obj, "warning_closed" if obj["status"].startswith("warning") else "lost", before
     )
@@ -201,7 +201,7 @@ def expire(backend: Backend, dispute_id: str) -> None:
     if obj["status"] not in ("needs_response", "warning_needs_response"):
         backend.store.update(obj, due=None)
         return
-    before = snapshot(obj)
+    before = backend.snapshot(obj)
     obj["evidence_details"]["past_due"] = True
     _close(
         backend, obj, "warning_closed" if obj["status"].startswith("warning") else "lost", before

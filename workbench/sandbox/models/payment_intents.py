@@ -7,7 +7,7 @@ Each confirmation is one charge through `charges.authorize`; a decline leaves th
 from __future__ import annotations
 
 from workbench.sandbox import cards, ledger, lists, search
-from workbench.sandbox.backend import Backend, changes, snapshot
+from workbench.sandbox.backend import Backend, changes
 from workbench.sandbox.exceptions import CardError, InvalidRequest
 from workbench.sandbox.models import charges, customers, payment_methods
 
@@ -181,7 +181,7 @@ def _confirm(backend: Backend, intent: dict, params: dict) -> dict:
             f"The provided PaymentMethod belongs to another customer than {intent['customer']}.",
             param="payment_method",
         )
-    before = snapshot(intent)
+    before = backend.snapshot(intent)
     intent["payment_method"] = method["id"]
     manual = intent["capture_method"] == "manual"
     try:
@@ -250,7 +250,7 @@ def capture(backend: Backend, params: dict, intent: str) -> dict:
             code="amount_too_large",
             param="amount_to_capture",
         )
-    before = snapshot(obj)
+    before = backend.snapshot(obj)
     charge = backend.get(obj["latest_charge"], "charge")
     charges.capture_charge(backend, charge, amount)
     obj.update(status="succeeded", amount_received=amount, amount_capturable=0)
@@ -274,7 +274,7 @@ def cancel(backend: Backend, params: dict, intent: str) -> dict:
 
 
 def _canceled(backend: Backend, intent: dict, reason: str | None) -> dict:
-    before = snapshot(intent)
+    before = backend.snapshot(intent)
     intent.update(
         status="canceled", canceled_at=backend.now, cancellation_reason=reason, amount_capturable=0
     )

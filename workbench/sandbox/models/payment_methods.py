@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from workbench.sandbox import cards, lists
-from workbench.sandbox.backend import Backend, changes, snapshot
+from workbench.sandbox.backend import Backend, changes
 from workbench.sandbox.exceptions import InvalidRequest, ResourceMissing
 from workbench.sandbox.models import customers, tokens
 
@@ -139,7 +139,7 @@ def retrieve(backend: Backend, params: dict, payment_method: str) -> dict:
 
 def update(backend: Backend, params: dict, payment_method: str) -> dict:
     method = backend.get(payment_method, "payment_method")
-    before = snapshot(method)
+    before = backend.snapshot(method)
     if "billing_details" in params:
         method["billing_details"] = _billing(params["billing_details"])
     if "metadata" in params:
@@ -185,7 +185,7 @@ def detach(backend: Backend, params: dict, payment_method: str) -> dict:
             "detachment is impossible.",
             code="payment_method_unexpected_state",
         )
-    before = snapshot(method)
+    before = backend.snapshot(method)
     method["customer"] = None
     backend.store.update(method)
     backend.emit("payment_method.detached", method, changes(before, method))

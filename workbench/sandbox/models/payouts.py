@@ -15,7 +15,7 @@ import calendar
 import time
 
 from workbench.sandbox import ledger, lists
-from workbench.sandbox.backend import Backend, changes, snapshot
+from workbench.sandbox.backend import Backend, changes
 from workbench.sandbox.exceptions import InvalidRequest
 from workbench.sandbox.models import account as account_model
 from workbench.sandbox.models import customers
@@ -145,7 +145,7 @@ def run_automatic(backend: Backend) -> list[dict]:
 def advance(backend: Backend, payout_id: str) -> None:
     """The payout's next step: in_transit, then paid or failed at its arrival date."""
     payout = backend.get(payout_id, "payout")
-    before = snapshot(payout)
+    before = backend.snapshot(payout)
     if payout["status"] == "pending":
         payout["status"] = "in_transit"
         backend.store.update(payout, due=payout["arrival_date"])
@@ -219,7 +219,7 @@ def retrieve(backend: Backend, params: dict, payout: str) -> dict:
 
 def update(backend: Backend, params: dict, payout: str) -> dict:
     obj = backend.get(payout, "payout", param="payout")
-    before = snapshot(obj)
+    before = backend.snapshot(obj)
     if "metadata" in params:
         obj["metadata"] = customers.merge_metadata(obj["metadata"], params["metadata"])
     backend.store.update(obj)
@@ -235,7 +235,7 @@ def cancel(backend: Backend, params: dict, payout: str) -> dict:
         raise InvalidRequest(
             f"Payout {obj['id']} cannot be canceled: only a pending manual payout can be."
         )
-    before = snapshot(obj)
+    before = backend.snapshot(obj)
     transaction = ledger.record(
         backend,
         amount=obj["amount"],

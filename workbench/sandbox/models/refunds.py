@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from workbench.sandbox import ledger, lists
-from workbench.sandbox.backend import Backend, changes, snapshot
+from workbench.sandbox.backend import Backend, changes
 from workbench.sandbox.exceptions import InvalidRequest, ResourceMissing
 from workbench.sandbox.models import charges, customers
 
@@ -115,7 +115,7 @@ def create(backend: Backend, params: dict) -> dict:
             f"({_money(remaining, charge['currency'])})",
             param="amount",
         )
-    before = snapshot(charge)
+    before = backend.snapshot(charge)
     refund = refund_object(
         backend, charge, amount, params.get("reason"), params.get("metadata") or {}
     )
@@ -145,7 +145,7 @@ def retrieve(backend: Backend, params: dict, refund: str) -> dict:
 
 def update(backend: Backend, params: dict, refund: str) -> dict:
     obj = backend.get(refund, "refund")
-    before = snapshot(obj)
+    before = backend.snapshot(obj)
     if "metadata" in params:
         obj["metadata"] = customers.merge_metadata(obj["metadata"], params["metadata"])
     backend.store.update(obj)
