@@ -116,10 +116,9 @@ def load(store: Store, account: str, name: str, start=None, end=None, **filters)
         else:
             data[column] = _series(column, _parse(joined[column]))
     frame = pd.DataFrame(data)
+    # SQLite owes an aggregate no order; it scans in key order, and a sort mends it if not.
     created = _parse(joined["created"]) if kind.has_created else None
-    if not _in_order(
-        data["id"].to_numpy(), created
-    ):  # SQLite owes an aggregate no order (it keeps the key's)
+    if not _in_order(data["id"].to_numpy(), created):
         frame = frame.sort_values(keys, ignore_index=True)
     if "metadata" in frame:
         frame = _expand_metadata(frame)

@@ -40,7 +40,7 @@ ENDPOINT_RATE = 25.0  # Stripe's default limit per endpoint (GET /v1/charges is 
 THREADS = 24  # 100 requests/s at ~200 ms a round trip (150 ms of latency, our work) needs 20+
 PAGE = 100
 LOOKBACK = 300
-BURST = 60
+BURST = 60  # seconds: a page made faster than this tells little about the pages to come
 PAGES_PER_SLICE = 3  # a slice is cut off for another thread only when it has this much work
 EVENT_RETENTION = 30 * 86400
 DEFAULT_KINDS = (
@@ -186,7 +186,7 @@ class Sync:
         """One GET through the official client, rate-limited, retried on 429 and 5xx."""
         endpoint = self._endpoint_limiter(path)
         for attempt in range(MAX_ATTEMPTS):
-            if endpoint:
+            if endpoint is not None:
                 endpoint.acquire()
             self.limiter.acquire()
             with self._lock:
