@@ -2,11 +2,13 @@
 
 Speed. Stripe pages hold at most 100 objects and an account allows about 100 requests/s
 (live; 25 in test mode), so the ceiling is about 10,000 objects/s, and only parallel requests
-get near it. Each object type's `created` range is cut into slices, fetched by a pool of
-threads, each slice newest-first with `limit=100`; a slice that turns out to be long is split
-again while threads are idle. One token bucket shared by all threads keeps the account under
-its rate limit, and one per endpoint keeps each list under Stripe's per-endpoint limit, so
-Stripe never has to answer 429 (when it does, we back off and retry).
+get near it. Each object type's `created` range is cut into slices, all fetched by one pool
+of threads, each slice newest-first with `limit=100`; a slice that turns out to be long is
+split again while threads are idle. Object types are fetched side by side, which is what
+keeps a live account near its 100 requests/s when each endpoint may have only 25. One token
+bucket shared by all threads keeps the account under its rate limit, and one per endpoint
+keeps each list under Stripe's per-endpoint limit, so Stripe never has to answer 429 (when
+it does, we back off and retry).
 
 Incremental. A later run lists only objects created since the last run (less a short
 lookback, for objects created in the same second as the boundary), and learns what changed
@@ -252,8 +254,10 @@ class Sync:
         if "balance_transactions" in kinds and not (full or expired):
             pending = self._pending_window()
         try:
-            for name in kinds:
-                self._sync_kind(name, since=since, full=full or expired)
+            runs = {name: self._planned(name, since=since, full=full or expired) for name in kinds}
+            self._fetch_slices(kinds)
+            for name, run in runs.items():
+                self._finish(name, run)
             if "payouts" in kinds and "balance_transactions" in kinds:
                 self._payout_items()
             if pending:
@@ -273,13 +277,15 @@ class Sync:
         page = self.get("/v1/events", limit=1)
         return page["data"][0]["created"] if page["data"] else None
 
-    # listing one object type in parallel slices
+    # listing object types in parallel slices
 
-    def _sync_kind(self, name: str, *, since: int | None, full: bool) -> None:
+    def _planned(self, name: str, *, since: int | None, full: bool) -> dict:
+        """The run a killed sync left for this object type, or a new one."""
         run = self.store.get_state(self.account, f"run:{name}")
-        if run is None:
-            run = self._plan(name, since=since, full=full)
-        self._fetch_slices(name)
+        return run if run is not None else self._plan(name, since=since, full=full)
+
+    def _finish(self, name: str, run: dict) -> None:
+        """All slices fetched: forget them, and remember how far this type is known."""
         with self.store.transaction():
             self.store.conn.execute(
                 "DELETE FROM slices WHERE account = ? AND kind = ?", (self.account, name)
@@ -350,11 +356,11 @@ class Sync:
             bounds += [base + step * index for index in range(1, parts)]
         return bounds
 
-    def _fetch_slices(self, name: str) -> None:
+    def _fetch_slices(self, kinds: list[str]) -> None:
         rows = self.store.conn.execute(
-            "SELECT id, lo, hi, cursor FROM slices WHERE account = ? AND kind = ? "
-            "AND done = 0 ORDER BY hi DESC",
-            (self.account, name),
+            "SELECT kind, id, lo, hi, cursor FROM slices WHERE account = ? AND kind IN "
+            f"({', '.join('?' for _ in kinds)}) AND done = 0 ORDER BY hi DESC",
+            (self.account, *kinds),
         ).fetchall()
         pending = list(rows)
         state = {"busy": 0, "error": None}
@@ -371,7 +377,7 @@ class Sync:
                     job = pending.pop(0)
                     state["busy"] += 1
                 try:
-                    self._fetch_slice(name, *job, pending=pending, state=state, changed=changed)
+                    self._fetch_slice(*job, pending=pending, state=state, changed=changed)
                 except BaseException as exc:  # stop the others; report from the main thread
                     with changed:
                         state["error"] = state["error"] or exc
@@ -435,7 +441,7 @@ class Sync:
                                 "INSERT INTO slices (account, kind, lo, hi) VALUES (?, ?, ?, ?)",
                                 (self.account, name, low, high),
                             ).lastrowid
-                            new_slices.append((new_id, low, high, None))
+                            new_slices.append((name, new_id, low, high, None))
                         lo = cuts[-1]
                     conn.execute(
                         "UPDATE slices SET lo = ?, cursor = ? WHERE id = ?", (lo, cursor, slice_id)

@@ -22,7 +22,7 @@ from workbench.sandbox import seed
 from workbench.sandbox.faults import Faults
 from workbench.sandbox.server import Api
 from workbench.store import KINDS
-from workbench.sync import DEFAULT_KINDS
+from workbench.sync import DEFAULT_KINDS, Sync
 
 UNTIL = calendar.timegm((2026, 8, 1, 0, 0, 0))
 LISTED = {name: KINDS[name].path for name in DEFAULT_KINDS}
@@ -117,6 +117,30 @@ def test_full_sync_equals_the_api_listing(sandbox_server, history, tmp_path):
     assert_same(truth, stored(wb))
     assert report.fetched["charges"] == len(truth["charges"]) > 500
     assert len(truth["payout_of"]) > 100
+
+
+def test_object_types_are_fetched_side_by_side_under_endpoint_limits(
+    sandbox_server, history, tmp_path
+):
+    """With Stripe's 25 requests/s per endpoint, one type at a time would hold a live sync
+    to a quarter of the account's 100: the types' requests must interleave."""
+    wb = connect(sandbox_server.url, history, tmp_path)
+    asked = []
+
+    class Recorded(Sync):
+        def get(self, path, **params):
+            if "created" in params:  # a slice's page, not a check or a follow-up
+                asked.append(path)
+            return super().get(path, **params)
+
+    runner = Recorded(wb.client, wb.store, wb.partition(), rate=1000, endpoint_rate=200)
+    runner.run(["charges", "refunds", "balance_transactions"])
+    switches = sum(earlier != later for earlier, later in zip(asked, asked[1:], strict=False))
+    assert len(set(asked)) == 3 and switches > 2, "one type waited for another"
+    assert_same(
+        {name: api_listing(sandbox_server.url, history)[name] for name in ("charges", "refunds")},
+        stored(wb),
+    )
 
 
 def test_incremental_sync_picks_up_every_change(sandbox_server, tmp_path):
