@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import json
 import platform
 import sys
 import time
@@ -228,11 +227,10 @@ def report(args: argparse.Namespace) -> int:
     reports.month_bounds(args.month)  # a bad month fails before any work
     session = workbench.connect(args.account)
     if not args.no_sync:
-        session.sync(progress=None if sys.stderr.isatty() else False)
-    folder = reports.export_month(
+        session.sync()
+    folder, summary = reports.export_month(
         session, args.month, Path(args.out or session.settings.root / "reports")
     )
-    summary = json.loads((folder / "summary.json").read_text())
     print(
         f"wrote {folder}: {summary['charges']['count']:,} charges, "
         f"{summary['balance_transactions']['count']:,} balance transactions, "

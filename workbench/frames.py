@@ -99,9 +99,13 @@ def load(store: Store, account: str, name: str, start=None, end=None, **filters)
         args,
     ).fetchone()
     count, joined = row[0], dict(zip(columns, row[1:], strict=True))
+    # SQLite owes an aggregate no order; it scans in key order, and a sort mends it if not.
+    created = _parse(joined["created"]) if kind.has_created else None
     data = {}
     for column in columns:
-        if column in texts:
+        if column == "created":
+            data[column] = _series(column, created)
+        elif column in texts:
             values = _split(joined[column], count)
             if values is None:  # a separator inside the text itself: look it up by id
                 found = dict(
@@ -116,8 +120,6 @@ def load(store: Store, account: str, name: str, start=None, end=None, **filters)
         else:
             data[column] = _series(column, _parse(joined[column]))
     frame = pd.DataFrame(data)
-    # SQLite owes an aggregate no order; it scans in key order, and a sort mends it if not.
-    created = _parse(joined["created"]) if kind.has_created else None
     if not _in_order(data["id"].to_numpy(), created):
         frame = frame.sort_values(keys, ignore_index=True)
     if "metadata" in frame:

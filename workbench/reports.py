@@ -121,8 +121,9 @@ def _totals(frame: pd.DataFrame, columns: list[str]) -> dict:
     return totals
 
 
-def export_month(session, month: str | None, root: Path) -> Path:
-    """Write the month's CSVs and summary.json for the session's account; returns the folder."""
+def export_month(session, month: str | None, root: Path) -> tuple[Path, dict]:
+    """Write the month's CSVs and summary.json for the session's account; returns the folder
+    and the summary."""
     label, start, end = month_bounds(month)
     data = {name: session.frame(name, start, end) for name in EXPORTS}
     target = Path(root) / session.account / label
@@ -158,4 +159,4 @@ def export_month(session, month: str | None, root: Path) -> Path:
     (staging / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
-    return target
+    return target, summary
