@@ -463,7 +463,8 @@ class Sync:
         if name != "customers":
             self.store.upsert(name, self.account, objects)
             return
-        self.store.upsert(name, self.account, [{**c, "sources": None} for c in objects])
+        unexpanded = [{k: v for k, v in c.items() if k != "sources"} for c in objects]
+        self.store.upsert(name, self.account, unexpanded)
         for customer in objects:
             sources = customer.get("sources")
             if not isinstance(sources, dict):

@@ -62,10 +62,10 @@ def api_listing(url: str, key: str) -> dict[str, dict[str, dict]]:
     found["cards"] = {
         card["id"]: card
         for customer in found["customers"].values()
-        for card in (customer["sources"] or {"data": []})["data"]
+        for card in customer["sources"]["data"]
     }
     for customer in found["customers"].values():
-        customer["sources"] = None  # stored unexpanded; its cards are compared as cards
+        del customer["sources"]  # stored unexpanded; its cards are compared as cards
     payouts = {}
     for payout in found["payouts"]:
         page = http.get(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import stripe
 
-from tests.stripe_shapes import conform
+from tests.stripe_shapes import INCLUDABLE, conform
 
 CLASSES = {
     "account": stripe.Account,
@@ -149,7 +149,11 @@ def world(sandbox_server):
         raw("GET", f"/v1/payment_intents/{intent.id}", params={"expand[]": "latest_charge"}).json()
     )
     objects["customer"].append(
-        raw("GET", f"/v1/customers/{customer.id}", params={"expand[]": "sources"}).json()
+        raw(
+            "GET",
+            f"/v1/customers/{customer.id}",
+            params={"expand[]": sorted(INCLUDABLE["Customer"])},
+        ).json()
     )
     return objects
 
@@ -177,3 +181,19 @@ def test_the_world_covers_the_states_that_matter(world):
     assert any(obj["cancellation_reason"] == "automatic" for obj in world["payment_intent"])
     assert {obj["status"] for obj in world["payout"]} >= {"paid"}
     assert len({obj["type"] for obj in world["event"]}) >= 15
+
+
+def test_includable_fields_are_left_out_unless_expanded(world, sandbox_server):
+    """As Stripe does: the client raises AttributeError for what was not asked for."""
+    customer = next(c for c in world["customer"] if "sources" not in c)
+    assert not INCLUDABLE["Customer"] & customer.keys()
+    client = stripe.StripeClient(
+        f"{sandbox_server.api_key}_shapes", base_addresses={"api": sandbox_server.url}
+    )
+    fetched = client.v1.customers.retrieve(customer["id"])
+    with pytest.raises(AttributeError):
+        fetched.sources  # noqa: B018
+    expanded = [c for c in world["customer"] if "sources" in c]
+    assert expanded and INCLUDABLE["Customer"] <= expanded[0].keys()
+    charge = world["charge"][0]
+    assert "refunds" not in charge

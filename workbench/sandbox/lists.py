@@ -11,11 +11,31 @@ from workbench.sandbox.backend import Backend
 from workbench.sandbox.exceptions import InvalidRequest, ResourceMissing
 from workbench.sandbox.state import dumps, loads
 
-# Lists Stripe leaves out of an object unless asked for with `expand[]`:
+# Lists Stripe leaves out of an object unless asked for with `expand[]` ("includable"):
 # (object, field) -> (listed object, the column that points back at the parent).
 INCLUDABLE = {
     ("charge", "refunds"): ("refund", "charge"),
     ("customer", "sources"): ("card", "customer"),
+    ("customer", "subscriptions"): ("subscription", "customer"),
+    ("customer", "tax_ids"): ("tax_id", "customer"),
+}
+# Includable fields that are not lists: what expanding them shows in the sandbox.
+INCLUDED_VALUES = {
+    ("customer", "cash_balance"): lambda customer: {
+        "object": "cash_balance",
+        "available": None,
+        "customer": customer["id"],
+        "customer_account": None,
+        "livemode": False,
+        "settings": {"reconciliation_mode": "automatic", "using_merchant_default": True},
+    },
+    ("customer", "invoice_credit_balance"): lambda customer: {},
+    ("customer", "tax"): lambda customer: {
+        "automatic_tax": "not_collecting",
+        "ip_address": None,
+        "location": None,
+        "provider": "stripe",
+    },
 }
 MAX_EXPAND_DEPTH = 4
 
@@ -109,10 +129,13 @@ def expand_path(backend: Backend, obj: dict, parts: list[str], full: str) -> Non
             param="expand",
         )
     head, rest = parts[0], parts[1:]
-    if not isinstance(obj, dict) or head not in obj:
+    key = (obj.get("object"), head) if isinstance(obj, dict) else None
+    if key in INCLUDED_VALUES and head not in obj:
+        obj[head] = INCLUDED_VALUES[key](obj)
+    included = INCLUDABLE.get(key)
+    if not isinstance(obj, dict) or (head not in obj and not included):
         raise InvalidRequest(f"This property cannot be expanded ({full}).", param="expand")
-    value = obj[head]
-    included = INCLUDABLE.get((obj.get("object"), head))
+    value = obj.get(head)
     if included and not isinstance(value, dict):
         kind, column = included
         rows = backend.store.conn.execute(

@@ -202,7 +202,6 @@ def authorize(
         "receipt_number": None,
         "receipt_url": f"https://pay.stripe.com/receipts/payment/{backend.token(40)}",
         "refunded": False,
-        "refunds": None,
         "review": None,
         "shipping": customers.shipping_object(params.get("shipping")),
         "source": None if payment_intent else card_obj,

@@ -26,7 +26,6 @@ def create(backend: Backend, params: dict) -> dict:
         "address": _address(params.get("address")),
         "balance": params.get("balance") or 0,
         "business_name": None,
-        "cash_balance": None,
         "created": backend.now,
         "currency": None,
         "customer_account": None,
@@ -37,7 +36,6 @@ def create(backend: Backend, params: dict) -> dict:
         "discount": None,
         "email": params.get("email"),
         "individual_name": None,
-        "invoice_credit_balance": {},
         "invoice_prefix": backend.token(8).upper(),
         "invoice_settings": {
             "custom_fields": None,
@@ -52,11 +50,7 @@ def create(backend: Backend, params: dict) -> dict:
         "phone": params.get("phone"),
         "preferred_locales": params.get("preferred_locales") or [],
         "shipping": shipping_object(params.get("shipping")),
-        "sources": None,
-        "subscriptions": None,
-        "tax": None,
         "tax_exempt": "none",
-        "tax_ids": None,
         "test_clock": None,
     }
     backend.store.insert(customer)
