@@ -10,7 +10,7 @@ import sys
 import pytest
 import requests
 
-from tests.integration.test_sync import stored_rows
+from tests.store_vs_api import stored_rows
 
 LIVE = "sk_live_" + "P0o9I8u7" * 4
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import stripe
 
-from tests.integration.test_sync import connect
+from tests.store_vs_api import connect
 from workbench import frames, money
 from workbench.exceptions import WorkbenchError
 

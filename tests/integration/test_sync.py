@@ -3,106 +3,30 @@ full run, after an incremental one, after kill -9, and under 429s and dropped co
 
 from __future__ import annotations
 
-import calendar
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
-import orjson
 import pytest
 import requests
+import stripe
 
-import workbench
-from workbench import config, sandbox
-from workbench.sandbox import seed
+from tests.store_vs_api import (
+    api_listing,
+    assert_same,
+    connect,
+    seeded_account,
+    stored,
+    stored_rows,
+)
+from workbench import sandbox
 from workbench.sandbox.faults import Faults
-from workbench.sandbox.server import Api
-from workbench.store import KINDS
-from workbench.sync import DEFAULT_KINDS, Sync
-
-UNTIL = calendar.timegm((2026, 8, 1, 0, 0, 0))
-LISTED = {name: KINDS[name].path for name in DEFAULT_KINDS}
-
-
-def seeded_account(server, name: str, **kwargs) -> str:
-    """Seed a sandbox account of `server`; returns its key."""
-    store = Api(server.data_dir, server.api_key).store(name)
-    seed.seed(store, until=UNTIL, months=2, seed=5, scale=0.3, name=name, **kwargs)
-    store.close()
-    return f"{server.api_key}_{name}"
-
-
-def connect(server_url: str, key: str, data_dir) -> workbench.Session:
-    settings = config.load(
-        {"STRIPE_API_KEY": key, "STRIPE_API_BASE": server_url, "WORKBENCH_DATA_DIR": str(data_dir)}
-    )
-    return workbench.connect(settings=settings)
-
-
-def api_listing(url: str, key: str) -> dict[str, dict[str, dict]]:
-    """Everything the API lists, per object type, by id: the independent ground truth."""
-    http = requests.Session()
-    http.headers["Authorization"] = f"Bearer {key}"
-    found = {}
-    for name, path in LISTED.items():
-        objects, params = {}, {"limit": 100}
-        if name == "customers":
-            params["expand[]"] = "data.sources"
-        while True:
-            page = http.get(url + path, params=params, timeout=30).json()
-            objects.update((obj["id"], obj) for obj in page["data"])
-            if not page["has_more"]:
-                break
-            params["starting_after"] = page["data"][-1]["id"]
-        found[name] = objects
-    found["cards"] = {
-        card["id"]: card
-        for customer in found["customers"].values()
-        for card in customer["sources"]["data"]
-    }
-    for customer in found["customers"].values():
-        del customer["sources"]  # stored unexpanded; its cards are compared as cards
-    payouts = {}
-    for payout in found["payouts"]:
-        page = http.get(
-            url + "/v1/balance_transactions", params={"payout": payout, "limit": 100}, timeout=30
-        ).json()
-        payouts.update((txn["id"], payout) for txn in page["data"])
-    found["payout_of"] = payouts
-    return found
-
-
-def stored(wb: workbench.Session) -> dict[str, dict[str, dict]]:
-    partition = wb.partition()
-    found = {}
-    for name in (*DEFAULT_KINDS, "cards"):
-        rows = wb.store.conn.execute(
-            f"SELECT id, data FROM {name} WHERE account = ?", (partition,)
-        ).fetchall()
-        found[name] = {object_id: orjson.loads(data) for object_id, data in rows}
-    found["payout_of"] = dict(
-        wb.store.conn.execute(
-            "SELECT id, payout FROM balance_transactions WHERE account = ? AND payout IS NOT NULL",
-            (partition,),
-        ).fetchall()
-    )
-    return found
-
-
-def assert_same(expected: dict, actual: dict) -> None:
-    """Equal, object for object; events may be more (the store keeps those Stripe dropped
-    after 30 days)."""
-    for name in expected:
-        if name == "events":
-            assert set(actual[name]) >= set(expected[name])
-        else:
-            assert set(actual[name]) == set(expected[name]), name
-        for object_id, obj in expected[name].items():
-            assert actual[name][object_id] == obj, (name, object_id)
+from workbench.sync import Sync
 
 
 @pytest.fixture(scope="module")
@@ -181,54 +105,106 @@ def test_incremental_sync_picks_up_every_change(sandbox_server, tmp_path):
     assert incremental.requests < full.requests / 4
 
 
-def stored_rows(data_dir) -> int:
-    """How many objects a (possibly running) sync has committed so far."""
-    path = data_dir / "store.sqlite3"
-    if not path.exists():
-        return 0
+class Gate:
+    """A proxy in front of the sandbox that serves the first `allow` pages of slice listings
+    and holds every later one, so a sync stops after exactly those pages, whatever the
+    machine's speed. Counts the rows those pages put in a store (objects and saved cards)."""
+
+    def __init__(self, upstream: str, allow: int):
+        self.upstream = upstream
+        self.allow = allow
+        self.sent = 0  # pages answered in full
+        self.rows: set[str] = set()
+        self.release = threading.Event()
+        self._lock = threading.Lock()
+        gate = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):  # noqa: N802 - http.server's name
+                query = parse_qs(urlsplit(self.path).query)
+                listing = any(key.startswith("created") for key in query)
+                if listing:
+                    with gate._lock:
+                        allowed = gate.allow > 0
+                        gate.allow -= 1
+                    if not allowed:
+                        gate.release.wait()
+                        self.close_connection = True
+                        return
+                answer = requests.get(
+                    gate.upstream + self.path,
+                    headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
+                    timeout=30,
+                )
+                if listing and answer.status_code == 200:
+                    with gate._lock:
+                        for obj in answer.json()["data"]:
+                            gate.rows.add(obj["id"])
+                            for card in (obj.get("sources") or {"data": []})["data"]:
+                                gate.rows.add(card["id"])
+                self.send_response(answer.status_code)
+                for name in ("Content-Type", "Request-Id", "Stripe-Version"):
+                    if name in answer.headers:
+                        self.send_header(name, answer.headers[name])
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+                if listing:
+                    with gate._lock:
+                        gate.sent += 1
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pages", [0, 3, 9, 20])
+def test_kill_9_then_rerun_ends_with_the_same_store(sandbox_server, history, tmp_path, pages):
+    """Killed after exactly `pages` pages are committed (read back from the store), the next
+    run resumes and ends with the store an uninterrupted run makes."""
+    expected = api_listing(sandbox_server.url, history)
+    gate = Gate(sandbox_server.url, pages)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "WORKBENCH_"))}
+    env.update(STRIPE_API_KEY=history, WORKBENCH_DATA_DIR=str(tmp_path))
+    command = [sys.executable, "-m", "workbench.cli", "sync", "--quiet", "--rate", "1000"]
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
-            return sum(
-                conn.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0]
-                for name in (*DEFAULT_KINDS, "cards")
-            )
-    except sqlite3.Error:
-        return 0
-
-
-def test_kill_9_then_rerun_ends_with_the_same_store(tmp_path_factory):
-    slow = Faults(latency_ms=10.0)
-    with sandbox.start(tmp_path_factory.mktemp("killsandbox"), faults=slow) as server:
-        key = seeded_account(server, "killed")
-        reference = connect(server.url, key, tmp_path_factory.mktemp("reference"))
-        reference.sync(progress=False, rate=1000)
-        expected = stored(reference)
-        total = sum(len(expected[name]) for name in (*DEFAULT_KINDS, "cards"))
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "WORKBENCH_"))}
-        env.update(STRIPE_API_KEY=key, STRIPE_API_BASE=server.url)
-        command = [sys.executable, "-m", "workbench.cli", "sync", "--quiet", "--rate", "1000"]
-        for index, share in enumerate((0.0, 0.3, 0.6, 0.95)):
-            data_dir = tmp_path_factory.mktemp(f"killed{index}")
-            env["WORKBENCH_DATA_DIR"] = str(data_dir)
-            child = subprocess.Popen(command, env=env)
-            deadline = time.monotonic() + 120
-            while stored_rows(data_dir) <= share * total and child.poll() is None:
-                assert time.monotonic() < deadline
-                time.sleep(0.01)
-            child.send_signal(signal.SIGKILL)
-            assert child.wait(timeout=30) == -signal.SIGKILL, "the sync ended before the kill"
-            assert stored_rows(data_dir) < total, "killed too late to test anything"
-            finished = subprocess.run(command, env=env, timeout=300)
-            assert finished.returncode == 0
-            assert_same(expected, stored(connect(server.url, key, data_dir)))
+        child = subprocess.Popen(command, env={**env, "STRIPE_API_BASE": gate.url})
+        deadline = time.monotonic() + 120
+        while gate.sent < pages or stored_rows(tmp_path) < len(gate.rows):
+            assert child.poll() is None, "the sync ended before it was killed"
+            assert time.monotonic() < deadline, "the gated sync never committed its pages"
+            time.sleep(0.02)
+        assert stored_rows(tmp_path) == len(gate.rows)
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        gate.close()
+    finished = subprocess.run(command, env={**env, "STRIPE_API_BASE": sandbox_server.url})
+    assert finished.returncode == 0
+    assert_same(expected, stored(connect(sandbox_server.url, history, tmp_path)))
 
 
 def test_429_storms_and_dropped_connections(tmp_path_factory):
+    """With the client's own retries off, every 429, 500 and dropped answer reaches the
+    sync, which must retry until the store is whole."""
     rough = Faults(rate_limit=40.0, drop_rate=0.1, error_rate=0.05)
     with sandbox.start(tmp_path_factory.mktemp("rough"), faults=rough) as server:
         key = seeded_account(server, "rough")
         wb = connect(server.url, key, tmp_path_factory.mktemp("roughstore"))
-        report = wb.sync(progress=False, rate=200, threads=8)
+        bare = stripe.StripeClient(key, base_addresses={"api": server.url}, max_network_retries=0)
+        report = Sync(bare, wb.store, wb.partition(), rate=200, threads=8).run()
         requests.post(
             f"{server.url}/_sandbox/faults",
             data={"rate_limit": "0", "drop_rate": "0", "error_rate": "0"},
@@ -236,16 +212,19 @@ def test_429_storms_and_dropped_connections(tmp_path_factory):
             timeout=30,
         )
         assert_same(api_listing(server.url, key), stored(wb))
-        assert report.requests > sum(report.fetched.values()) / 100
+        assert report.retries > 0
 
 
 def test_a_reader_and_two_syncs_at_once(sandbox_server, history, tmp_path):
+    """A reader keeps its snapshot while two syncs write (they take turns), and both end
+    with the store equal to the API."""
     first = connect(sandbox_server.url, history, tmp_path)
     second = connect(sandbox_server.url, history, tmp_path)
     partition = first.partition(refresh=True)
     reader = first.store.conn
     reader.execute("BEGIN")
-    reader.execute("SELECT COUNT(*) FROM charges").fetchone()  # holds a read snapshot
+    count = "SELECT COUNT(*) FROM charges WHERE account = ?"
+    assert reader.execute(count, (partition,)).fetchone()[0] == 0  # the snapshot starts here
     errors = []
 
     def run(wb):
@@ -257,11 +236,12 @@ def test_a_reader_and_two_syncs_at_once(sandbox_server, history, tmp_path):
     threads = [threading.Thread(target=run, args=(wb,)) for wb in (first, second)]
     for thread in threads:
         thread.start()
-    time.sleep(0.5)
-    assert (
-        reader.execute("SELECT COUNT(*) FROM charges WHERE account = ?", (partition,)).fetchone()[0]
-        == 0
-    )  # its snapshot, not a lock error
+    watcher = connect(sandbox_server.url, history, tmp_path).store.conn
+    deadline = time.monotonic() + 120
+    while watcher.execute(count, (partition,)).fetchone()[0] == 0:
+        assert time.monotonic() < deadline, "no sync committed a charge"
+        time.sleep(0.02)
+    assert reader.execute(count, (partition,)).fetchone()[0] == 0  # its snapshot, no lock error
     reader.execute("COMMIT")
     for thread in threads:
         thread.join()
