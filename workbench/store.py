@@ -10,6 +10,8 @@ sync's progress, so a killed sync leaves nothing half-written.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -496,6 +498,118 @@ class Store:
             )
         )
         return [values[code] for code in range(len(values))]
+
+    # what the sync asks of the store
+
+    @contextmanager
+    def sync_lock(self, account: str):
+        """Held while one process syncs `account`: a second sync of it waits its turn, so
+        two never write over each other (released by the OS if the process dies)."""
+        digest = hashlib.sha256(account.encode()).hexdigest()[:16]
+        path = self.path.with_name(f"{self.path.name}.sync-{digest}.lock")
+        with path.open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def add_slice(self, account: str, kind_name: str, lo: int, hi: int) -> tuple:
+        """A new slice of a type's `created` range to list: (kind, id, lo, hi, cursor)."""
+        slice_id = self.conn.execute(
+            "INSERT INTO slices (account, kind, lo, hi) VALUES (?, ?, ?, ?)",
+            (account, kind_name, lo, hi),
+        ).lastrowid
+        return kind_name, slice_id, lo, hi, None
+
+    def open_slices(self, account: str, kind_name: str) -> list[tuple]:
+        return self.conn.execute(
+            "SELECT kind, id, lo, hi, cursor FROM slices WHERE account = ? AND kind = ? "
+            "AND done = 0",
+            (account, kind_name),
+        ).fetchall()
+
+    def update_slice(self, slice_id: int, lo: int, hi: int, cursor: str | None, done: bool):
+        self.conn.execute(
+            "UPDATE slices SET lo = ?, hi = ?, cursor = ?, done = ? WHERE id = ?",
+            (lo, hi, cursor, int(done), slice_id),
+        )
+
+    def drop_slices(self, account: str, kind_name: str) -> None:
+        self.conn.execute("DELETE FROM slices WHERE account = ? AND kind = ?", (account, kind_name))
+
+    def newest_created(self, kind_name: str, account: str) -> int | None:
+        return self.conn.execute(
+            f"SELECT MAX(created) FROM {KINDS[kind_name].name} WHERE account = ?", (account,)
+        ).fetchone()[0]
+
+    def created_of(self, kind_name: str, account: str, object_id: str) -> int | None:
+        row = self.conn.execute(
+            f"SELECT created FROM {KINDS[kind_name].name} WHERE account = ? AND id = ?",
+            (account, object_id),
+        ).fetchone()
+        return row[0] if row else None
+
+    def stored(self, kind_name: str, account: str, object_id: str) -> dict | None:
+        """An object as stored, or None."""
+        row = self.conn.execute(
+            f"SELECT data FROM {KINDS[kind_name].name} WHERE account = ? AND id = ?",
+            (account, object_id),
+        ).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def replace_cards(self, account: str, customer: str, cards: list[dict]) -> None:
+        """A customer's saved cards are exactly `cards` (inside the caller's transaction)."""
+        ids = [card["id"] for card in cards]
+        self.conn.execute(
+            f"DELETE FROM cards WHERE account = ? AND customer = ? "
+            f"AND id NOT IN ({', '.join('?' for _ in ids)})",
+            (account, customer, *ids),
+        )
+        self.upsert("cards", account, cards)
+
+    def mark_deleted(self, account: str, customers: Iterable[str]) -> None:
+        """Customers Stripe deleted: kept as they last were, marked deleted, without cards."""
+        for customer in customers:
+            last = self.stored("customers", account, customer)
+            if last is None:
+                continue
+            if not last.get("deleted"):
+                self.upsert("customers", account, [{**last, "deleted": True}])
+            self.replace_cards(account, customer, [])
+
+    def payouts_to_itemize(self, account: str) -> list[str]:
+        """Automatic payouts whose balance transactions are not yet known (every itemized
+        payout has at least its own)."""
+        return [
+            row[0]
+            for row in self.conn.execute(
+                "SELECT id FROM payouts AS p WHERE account = ? AND automatic = 1 "
+                "AND status IN ('paid', 'in_transit', 'pending', 'failed') AND NOT EXISTS "
+                "(SELECT 1 FROM balance_transactions AS b WHERE b.account = p.account "
+                "AND b.payout = p.id) ORDER BY created",
+                (account,),
+            )
+        ]
+
+    def oldest_pending(self, account: str) -> int | None:
+        return self.conn.execute(
+            "SELECT MIN(created) FROM balance_transactions WHERE account = ? "
+            "AND status = 'pending'",
+            (account,),
+        ).fetchone()[0]
+
+    def events_since(self, account: str, low: int, types: list[str]) -> list[dict]:
+        """Stored events of these types created from `low`, oldest first."""
+        marks = ", ".join("?" for _ in types)
+        return [
+            orjson.loads(row[0])
+            for row in self.conn.execute(
+                f"SELECT data FROM events WHERE account = ? AND created >= ? AND type IN ({marks}) "
+                "ORDER BY created, id",
+                (account, low, *types),
+            )
+        ]
 
     def assign_payout(self, account: str, payout: str, transaction_ids: list[str]) -> None:
         self.conn.executemany(

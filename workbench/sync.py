@@ -3,7 +3,7 @@
 Speed. Stripe pages hold at most 100 objects and an account allows about 100 requests/s
 (live; 25 in test mode), so the ceiling is about 10,000 objects/s, and only parallel requests
 get near it. Each object type's `created` range is cut into slices, all fetched by one pool
-of threads, each slice newest-first with `limit=100`; a slice that turns out to be long is
+of threads (a SliceQueue), each slice newest-first; a slice that turns out to be long is
 split again while threads are idle. Object types are fetched side by side, which is what
 keeps a live account near its 100 requests/s when each endpoint may have only 25. One token
 bucket shared by all threads keeps the account under its rate limit, and one per endpoint
@@ -11,16 +11,23 @@ keeps each list under Stripe's per-endpoint limit, so Stripe never has to answer
 it does, we back off and retry).
 
 Incremental. A later run lists only objects created since the last run (less a short
-lookback, for objects created in the same second as the boundary), and learns what changed
-from /v1/events since then, applying each event's object in order. Stripe keeps events for
-30 days: a store older than that re-fetches the whole window since its last run, and says
-so. Balance transactions change without events (pending -> available), so the window of
+lookback, for objects created in the same second as the boundary). What changed since is
+learned from /v1/events, per object type from where that type's last run stopped, and every
+changed object is read again from the API rather than taken from the event: Stripe does not
+deliver events in order, and an event's snapshot can be older than what the listing fetched.
+An object this run's listing already fetched is not read again: it was fetched after the
+newest event was noted. Some changes have no event at all (a PaymentIntent's metadata): the
+PaymentIntents of the week before the last run are listed again (RELISTED). Stripe
+keeps events for 30 days: a type last synced longer ago is listed again whole, and the run
+says so. Balance transactions change without events (pending -> available), so the window of
 pending ones is listed again; what each payout contains comes from
 /v1/balance_transactions?payout=.
 
-Resumable. Every page is written in one transaction together with the slice's cursor, so a
+Resumable. Every page is written in one transaction together with its slice's cursor, so a
 sync killed at any point (even kill -9) continues where it stopped and ends with the same
-store as an uninterrupted run.
+store as an uninterrupted run. A resumed type also lists again from the newest object it
+holds, so what was created while the sync was down is not missed; a slice whose cursor
+object was deleted meanwhile starts again from that object's second.
 """
 
 from __future__ import annotations
@@ -29,8 +36,10 @@ import random
 import sys
 import threading
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
 
 import stripe
 
@@ -45,6 +54,7 @@ LOOKBACK = 300
 BURST = 60  # seconds: a page made faster than this tells little about the pages to come
 PAGES_PER_SLICE = 3  # a slice is cut off for another thread only when it has this much work
 EVENT_RETENTION = 30 * 86400
+MAX_TYPES = 20  # Stripe's limit for `types[]` on /v1/events
 DEFAULT_KINDS = (
     "customers",
     "charges",
@@ -56,30 +66,63 @@ DEFAULT_KINDS = (
     "events",
 )
 MAX_ATTEMPTS = 8
-# Events that change an object created earlier (creations are seen by listing); 20 at most,
-# Stripe's limit for `types[]`.
-CHANGES = (
-    "charge.captured",
-    "charge.expired",
-    "charge.refunded",
-    "charge.updated",
-    "charge.dispute.closed",
-    "charge.dispute.funds_reinstated",
-    "charge.dispute.updated",
-    "customer.updated",
-    "customer.deleted",
-    "customer.source.created",
-    "customer.source.updated",
-    "customer.source.deleted",
-    "payment_intent.succeeded",
-    "payment_intent.canceled",
-    "payment_intent.amount_capturable_updated",
-    "payment_intent.payment_failed",
-    "payout.updated",
-    "payout.paid",
-    "payout.failed",
-    "refund.updated",
-)
+# Every event type in Stripe's list whose object is (or belongs to) a synced type: when one
+# of these happened since a type's last run, its object is read again. Balance transactions
+# have none (their only change, pending -> available, is found by listing again).
+CHANGES = {
+    "charges": (
+        "charge.captured",
+        "charge.expired",
+        "charge.failed",
+        "charge.pending",
+        "charge.refunded",
+        "charge.succeeded",
+        "charge.updated",
+    ),
+    "customers": (
+        "customer.created",
+        "customer.deleted",
+        "customer.updated",
+        "customer.discount.created",
+        "customer.discount.deleted",
+        "customer.discount.updated",
+        "customer.source.created",
+        "customer.source.deleted",
+        "customer.source.expiring",
+        "customer.source.updated",
+    ),
+    "payment_intents": (
+        "payment_intent.amount_capturable_updated",
+        "payment_intent.canceled",
+        "payment_intent.created",
+        "payment_intent.partially_funded",
+        "payment_intent.payment_failed",
+        "payment_intent.processing",
+        "payment_intent.requires_action",
+        "payment_intent.succeeded",
+    ),
+    "refunds": ("charge.refund.updated", "refund.created", "refund.failed", "refund.updated"),
+    "disputes": (
+        "charge.dispute.closed",
+        "charge.dispute.created",
+        "charge.dispute.funds_reinstated",
+        "charge.dispute.funds_withdrawn",
+        "charge.dispute.updated",
+    ),
+    "payouts": (
+        "payout.canceled",
+        "payout.created",
+        "payout.failed",
+        "payout.paid",
+        "payout.reconciliation_completed",
+        "payout.updated",
+    ),
+}
+CHANGED_KIND = {event: name for name, types in CHANGES.items() for event in types}
+# Types whose objects change without any event (a PaymentIntent's metadata, description or
+# amount: Stripe has no payment_intent.updated), and how far back before the last run they
+# are listed again: an authorization's seven days, in which such changes are made.
+RELISTED = {"payment_intents": 7 * 86400}
 FAR_FUTURE = 2**40
 
 
@@ -112,7 +155,8 @@ class Report:
 
     fetched: dict[str, int] = field(default_factory=dict)
     requests: int = 0
-    events_applied: int = 0
+    retries: int = 0
+    refreshed: int = 0
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -121,7 +165,7 @@ class Report:
         text = (
             f"synced in {self.seconds:.1f} s with {self.requests:,} requests: "
             + ", ".join(parts)
-            + f"; {self.events_applied:,} changes from events"
+            + f"; {self.refreshed:,} changed objects read again"
         )
         return "\n".join([text, *self.notes])
 
@@ -156,6 +200,134 @@ def default_progress() -> bool:
     return sys.stderr.isatty()
 
 
+@dataclass
+class KindState:
+    """What the store knows of one object type of one account: one JSON value in the store,
+    so a run reads and writes it whole."""
+
+    watermark: int | None = None  # every object created before this (less LOOKBACK) is stored
+    changes: int | None = None  # events created before this (less LOOKBACK) have been applied
+    synced_at: float | None = None  # when a run of this type last finished (local clock)
+    run: dict | None = None  # the run in progress, for resuming: {"low", "watermark", "events"}
+    covered_since: int | None = None  # events only: every event created since then is stored
+
+    @classmethod
+    def load(cls, store: Store, account: str, name: str) -> KindState:
+        return cls(**store.get_state(account, f"sync:{name}", {}))
+
+    def save(self, store: Store, account: str, name: str) -> None:
+        store.set_state(account, f"sync:{name}", asdict(self))
+
+    def changes_cursor(self) -> int | None:
+        """From which event on changes are still to be applied: the last finished run's,
+        or a killed run's start if earlier (what it fetched may have changed since)."""
+        marks = [at for at in (self.changes, (self.run or {}).get("events")) if at is not None]
+        return min(marks) if marks else None
+
+    def expired(self, newest_event: int | None, now: float) -> bool:
+        """Whether events Stripe no longer keeps may hold changes this type has not seen."""
+        too_old = (
+            self.changes is not None
+            and newest_event is not None
+            and self.changes < newest_event - EVENT_RETENTION
+        )
+        return too_old or (self.synced_at is not None and now - self.synced_at > EVENT_RETENTION)
+
+
+@dataclass
+class Slice:
+    """A part [lo, hi) of one object type's `created` range, listed newest first; `cursor` is
+    the last object fetched, where listing goes on."""
+
+    kind: str
+    id: int
+    lo: int
+    hi: int
+    cursor: str | None = None
+
+
+def parts_wanted(count: int, newest: int, oldest: int, lo: int, *, idle: int, page: int) -> int:
+    """Into how many parts to cut what is left of a slice after a page of `count` objects
+    created from `newest` down to `oldest`: one per idle thread, but only parts worth
+    PAGES_PER_SLICE pages each, guessed from the page's density. A page made within BURST
+    seconds is taken as that long (a burst more often than a rhythm: an import, a batch of
+    refunds), so it does not fan out into empty slices."""
+    per_second = count / max(BURST, newest - oldest)
+    pages_left = int(per_second * (oldest - lo) / page) + 1
+    return max(1, min(idle + 1, pages_left // PAGES_PER_SLICE))
+
+
+def cut_points(lo: int, oldest: int, parts: int, history_start: int) -> list[int]:
+    """Lower bounds that cut [lo, oldest] into `parts` slices of equal time, the oldest part
+    starting where the account's history does when that lies inside (nothing is older). The
+    slice being listed keeps the newest part, from the last bound; [] keeps it whole."""
+    bounds = [lo] if not lo < history_start < oldest else [lo, history_start]
+    base = bounds[-1]
+    step = (oldest - base) // parts
+    if step >= 1:
+        bounds += [base + step * index for index in range(1, parts)]
+    return bounds if len(bounds) > 1 else []
+
+
+class SliceQueue:
+    """Slices waiting for one of `threads` workers. A worker hands the older parts it cuts off
+    a long slice back with `give`; workers stop when nothing is queued and no one is busy, or
+    at the first error, which `run` raises in the caller's thread."""
+
+    def __init__(self, slices: Iterable[Slice], threads: int):
+        self.threads = threads
+        self._pending = deque(sorted(slices, key=lambda part: -part.hi))
+        self._busy = 0
+        self._error: BaseException | None = None
+        self._changed = threading.Condition()
+
+    @property
+    def idle(self) -> int:
+        """Workers that would have nothing to do if no slice were cut."""
+        with self._changed:
+            return self.threads - self._busy - len(self._pending)
+
+    def give(self, slices: list[Slice]) -> None:
+        if slices:
+            with self._changed:
+                self._pending.extend(slices)
+                self._changed.notify_all()
+
+    def _take(self) -> Slice | None:
+        with self._changed:
+            while not self._pending and self._busy and self._error is None:
+                self._changed.wait()
+            if not self._pending or self._error is not None:
+                self._changed.notify_all()
+                return None
+            self._busy += 1
+            return self._pending.popleft()
+
+    def _release(self, error: BaseException | None) -> None:
+        with self._changed:
+            self._busy -= 1
+            self._error = self._error or error
+            self._changed.notify_all()
+
+    def run(self, work: Callable[[Slice], None]) -> None:
+        def worker() -> None:
+            while (part := self._take()) is not None:
+                error = None
+                try:
+                    work(part)
+                except BaseException as exc:  # stop the others; raised from the caller's thread
+                    error = exc
+                self._release(error)
+
+        workers = [threading.Thread(target=worker, daemon=True) for _ in range(self.threads)]
+        for thread in workers:
+            thread.start()
+        for thread in workers:
+            thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 class Sync:
     def __init__(
         self,
@@ -168,6 +340,7 @@ class Sync:
         threads: int = THREADS,
         progress: bool = False,
         lookback: int = LOOKBACK,
+        page: int = PAGE,
     ):
         self.client = client
         self.store = store
@@ -178,9 +351,11 @@ class Sync:
         self.threads = threads
         self.progress = Progress(progress)
         self.lookback = lookback
+        self.page = page
         self.report = Report()
         self._lock = threading.Lock()
-        self._created: int | None = None
+        self._history_start: int | None = None
+        self._listed: dict[str, set[str]] = {}  # ids this run's listing fetched, per type
 
     # requests
 
@@ -211,6 +386,8 @@ class Sync:
                     f"{path}: grant it read access to that resource, or "
                     "leave that object type out with --objects"
                 ) from None
+            with self._lock:
+                self.report.retries += 1
             time.sleep(delay * (0.5 + random.random()))
         raise WorkbenchError(f"Stripe kept answering 429 on GET {path}; lower --rate")
 
@@ -222,6 +399,18 @@ class Sync:
         endpoint = "/".join(path.split("/")[:3])
         with self._lock:
             return self._endpoint_limiters.setdefault(endpoint, RateLimiter(self.endpoint_rate))
+
+    def _pages(self, path: str, **params) -> list[dict]:
+        """Every object of a list, one page after another."""
+        found, cursor = [], None
+        while True:
+            page = self.get(
+                path, limit=self.page, **params, **({"starting_after": cursor} if cursor else {})
+            )
+            found.extend(page["data"])
+            if not page["has_more"] or not page["data"]:
+                return found
+            cursor = page["data"][-1]["id"]
 
     # the run
 
@@ -235,231 +424,182 @@ class Sync:
                 raise WorkbenchError(
                     f"unknown object type {name!r}: use some of {', '.join(DEFAULT_KINDS)}"
                 )
+        with self.store.sync_lock(self.account):  # two syncs of one account take turns
+            self._run(kinds, since, full)
+        self.report.seconds = time.monotonic() - started
+        return self.report
+
+    def _run(self, kinds: list[str], since: int | None, full: bool) -> None:
         for name in kinds:  # a key that may not read one of them fails before writing any
             self.get(KINDS[name].path, limit=1)
-        newest_event = self._newest_event_time()
-        previous_events = self.store.get_state(self.account, "events_cursor")
-        last_run = self.store.get_state(self.account, "last_run")
-        expired = (
-            previous_events is not None
-            and newest_event is not None
-            and previous_events < newest_event - EVENT_RETENTION
-        ) or (last_run is not None and time.time() - last_run > EVENT_RETENTION)
+        newest_event = self._newest_event()
+        now = time.time()
+        states = {name: KindState.load(self.store, self.account, name) for name in kinds}
+        expired = sorted(name for name, state in states.items() if state.expired(newest_event, now))
+        whole = set(kinds) if full else set(expired)
         if expired and not full:
             self.report.notes.append(
-                "the last sync is older than the 30 days of events Stripe keeps: the whole "
-                "window since then is fetched again"
+                f"the last sync of {', '.join(expired)} is older than the 30 days of events "
+                "Stripe keeps: listed again whole"
             )
         pending = None
-        if "balance_transactions" in kinds and not (full or expired):
-            pending = self._pending_window()
+        if "balance_transactions" in kinds and "balance_transactions" not in whole:
+            pending = self._pending_window(states["balance_transactions"])
+        cursors = {name: states[name].changes_cursor() for name in CHANGES.keys() & set(kinds)}
+        cursors = {name: at for name, at in cursors.items() if at is not None}
+        noted = newest_event if newest_event is not None else 0
         try:
-            runs = {name: self._planned(name, since=since, full=full or expired) for name in kinds}
-            self._fetch_slices(kinds)
-            for name, run in runs.items():
-                self._finish(name, run)
+            slices = [
+                part
+                for name in kinds
+                for part in self._plan(name, states[name], since, whole=name in whole, noted=noted)
+            ]
+            queue = SliceQueue(slices, self.threads)
+            queue.run(lambda part: self._fetch_slice(part, queue))
+            for name in kinds:
+                self._finish(name, states[name], since=since, whole=name in whole)
             if "payouts" in kinds and "balance_transactions" in kinds:
                 self._payout_items()
             if pending:
                 self._refresh_transactions(*pending)
-            if previous_events is not None and not (full or expired):
-                self._replay_events(previous_events - self.lookback, set(kinds))
+            if cursors:
+                self._apply_changes(cursors, from_store=self._events_stored(states, cursors))
         finally:
             self.progress.close()
         with self.store.transaction():
-            if newest_event is not None:
-                self.store.set_state(self.account, "events_cursor", newest_event)
-            self.store.set_state(self.account, "last_run", time.time())
-        self.report.seconds = time.monotonic() - started
-        return self.report
+            for name, state in states.items():
+                state.changes = noted
+                state.synced_at = time.time()
+                state.save(self.store, self.account, name)
 
-    def _newest_event_time(self) -> int | None:
+    def _newest_event(self) -> int | None:
         page = self.get("/v1/events", limit=1)
         return page["data"][0]["created"] if page["data"] else None
 
     # listing object types in parallel slices
 
-    def _planned(self, name: str, *, since: int | None, full: bool) -> dict:
-        """The run a killed sync left for this object type, or a new one."""
-        run = self.store.get_state(self.account, f"run:{name}")
-        return run if run is not None else self._plan(name, since=since, full=full)
+    def _plan(
+        self, name: str, state: KindState, since: int | None, *, whole: bool, noted: int
+    ) -> list[Slice]:
+        """The slices to fetch for this type: what a killed run left (plus a slice from the
+        newest object held, for what was created since), or one slice for the range to
+        fetch, which splits as it turns out long. Recorded before any is fetched, with the
+        newest event at the start (`noted`): what the run fetches may change after it."""
+        with self.store.transaction():
+            if state.run is not None and not whole:
+                slices = self.store.open_slices(self.account, name)
+                newest = self.store.newest_created(name, self.account)
+                low = max(state.run["low"], (newest or 0) - self.lookback)
+                slices.append(self.store.add_slice(self.account, name, low, FAR_FUTURE))
+                return [Slice(*row) for row in slices]
+            if whole or state.watermark is None:
+                low = since or 0
+            else:
+                low = state.watermark - self.lookback
+                if name in RELISTED and state.changes_cursor() is not None:
+                    low = min(low, state.changes_cursor() - RELISTED[name] - self.lookback)
+                low = max(since or 0, low)
+            state.run = {
+                "low": low,
+                "watermark": None if whole else state.watermark,
+                "events": noted,
+            }
+            state.save(self.store, self.account, name)
+            self.store.drop_slices(self.account, name)
+            return [Slice(*self.store.add_slice(self.account, name, low, FAR_FUTURE))]
 
-    def _finish(self, name: str, run: dict) -> None:
+    def _finish(self, name: str, state: KindState, *, since: int | None, whole: bool) -> None:
         """All slices fetched: forget them, and remember how far this type is known."""
         with self.store.transaction():
-            self.store.conn.execute(
-                "DELETE FROM slices WHERE account = ? AND kind = ?", (self.account, name)
-            )
-            self.store.conn.execute(
-                "DELETE FROM state WHERE account = ? AND key = ?", (self.account, f"run:{name}")
-            )
-            newest = self.store.conn.execute(
-                f"SELECT MAX(created) FROM {name} WHERE account = ?", (self.account,)
-            ).fetchone()[0]
-            self.store.set_state(
-                self.account, f"watermark:{name}", max(newest or 0, run["watermark"] or 0)
-            )
+            self.store.drop_slices(self.account, name)
+            if name == "customers" and whole and state.run["low"] == 0:
+                # Listed whole: a customer not listed was deleted, perhaps longer ago than
+                # the events Stripe keeps.
+                listed = self._listed.get(name, set())
+                self.store.mark_deleted(self.account, self.store.ids(name, self.account) - listed)
+            newest = self.store.newest_created(name, self.account)
+            if name == "events":
+                continuous = state.watermark is not None and not whole
+                if not continuous or state.run["low"] > state.watermark - self.lookback:
+                    state.covered_since = state.run["low"]
+            state.watermark = max(newest or 0, state.run["watermark"] or 0)
+            state.run = None
+            state.save(self.store, self.account, name)
         self.report.fetched.setdefault(name, 0)
 
-    def _plan(self, name: str, *, since: int | None, full: bool) -> dict:
-        """Record the range to fetch as one slice (it splits as it turns out long), so that
-        a killed run can resume."""
-        watermark = self.store.get_state(self.account, f"watermark:{name}")
-        if full or watermark is None:
-            low = since or 0
-        else:
-            low = max(since or 0, watermark - self.lookback)
-        run = {"watermark": None if full else watermark}
-        with self.store.transaction():
-            self.store.conn.execute(
-                "DELETE FROM slices WHERE account = ? AND kind = ?", (self.account, name)
-            )
-            self.store.conn.execute(
-                "INSERT INTO slices (account, kind, lo, hi) VALUES (?, ?, ?, ?)",
-                (self.account, name, low, FAR_FUTURE),
-            )
-            self.store.set_state(self.account, f"run:{name}", run)
-        return run
-
-    def _history_start(self) -> int:
+    def _history_begins(self) -> int:
         """When the account was created (Stripe's word, asked once): nothing is older, so
         slices are cut from there rather than from 1970."""
         with self._lock:
-            if self._created is None:
-                self._created = 0
-                fetch = True
-            else:
-                fetch = False
-        if fetch:
-            created = self.get("/v1/account").get("created") or 0
+            known = self._history_start
+        if known is None:
+            known = self.get("/v1/account").get("created") or 0
             with self._lock:
-                self._created = created
-        return self._created
+                self._history_start = known
+        return known
 
-    @staticmethod
-    def _pages_left(data: list[dict], lo: int) -> int:
-        """Pages still to come in [lo, oldest seen], guessed from this page's density. A page
-        made within a minute is a burst more often than a rhythm (an import, a batch of
-        refunds): taken as a minute's worth, it does not fan out into empty slices."""
-        newest, oldest = data[0]["created"], data[-1]["created"]
-        per_second = len(data) / max(BURST, newest - oldest)
-        return int(per_second * (oldest - lo) / PAGE) + 1
-
-    def _cuts(self, lo: int, last: int, parts: int) -> list[int]:
-        """Boundaries that cut [lo, last] into `parts` slices, the oldest part starting at the
-        account's creation when that lies inside."""
-        start = self._history_start()
-        bounds = [lo] if not lo < start < last else [lo, start]
-        base = bounds[-1]
-        step = (last - base) // parts
-        if step >= 1:
-            bounds += [base + step * index for index in range(1, parts)]
-        return bounds
-
-    def _fetch_slices(self, kinds: list[str]) -> None:
-        rows = self.store.conn.execute(
-            "SELECT kind, id, lo, hi, cursor FROM slices WHERE account = ? AND kind IN "
-            f"({', '.join('?' for _ in kinds)}) AND done = 0 ORDER BY hi DESC",
-            (self.account, *kinds),
-        ).fetchall()
-        pending = list(rows)
-        state = {"busy": 0, "error": None}
-        changed = threading.Condition()
-
-        def worker() -> None:
-            while True:
-                with changed:
-                    while not pending and state["busy"] and state["error"] is None:
-                        changed.wait()
-                    if not pending or state["error"] is not None:
-                        changed.notify_all()
-                        return
-                    job = pending.pop(0)
-                    state["busy"] += 1
-                try:
-                    self._fetch_slice(*job, pending=pending, state=state, changed=changed)
-                except BaseException as exc:  # stop the others; report from the main thread
-                    with changed:
-                        state["error"] = state["error"] or exc
-                finally:
-                    with changed:
-                        state["busy"] -= 1
-                        changed.notify_all()
-
-        workers = [threading.Thread(target=worker, daemon=True) for _ in range(self.threads)]
-        for thread in workers:
-            thread.start()
-        for thread in workers:
-            thread.join()
-        if state["error"] is not None:
-            raise state["error"]
-
-    def _fetch_slice(
-        self,
-        name: str,
-        slice_id: int,
-        lo: int,
-        hi: int,
-        cursor: str | None,
-        *,
-        pending: list,
-        state: dict,
-        changed: threading.Condition,
-    ) -> None:
-        kind = KINDS[name]
+    def _fetch_slice(self, part: Slice, queue: SliceQueue) -> None:
+        kind = KINDS[part.kind]
         while True:
-            params = {"limit": PAGE, "created": {"gte": lo}}
-            if hi < FAR_FUTURE:
-                params["created"]["lt"] = hi
-            if cursor:
-                params["starting_after"] = cursor
-            if name == "customers":
+            params = {"limit": self.page, "created": {"gte": part.lo}}
+            if part.hi < FAR_FUTURE:
+                params["created"]["lt"] = part.hi
+            if part.cursor:
+                params["starting_after"] = part.cursor
+            if part.kind == "customers":
                 params["expand"] = ["data.sources"]
-            page = self.get(kind.path, **params)
+            try:
+                page = self.get(kind.path, **params)
+            except stripe.InvalidRequestError as exc:
+                if not (part.cursor and exc.code == "resource_missing"):
+                    raise
+                self._restart(part)  # the cursor object was deleted since
+                continue
             data = page["data"]
+            more = bool(page["has_more"] and data)
             cuts = []
-            if page["has_more"] and data:
-                with changed:
-                    idle = self.threads - state["busy"] - len(pending)
-                parts = min(idle + 1, self._pages_left(data, lo) // PAGES_PER_SLICE)
+            if more:
+                parts = parts_wanted(
+                    len(data),
+                    data[0]["created"],
+                    data[-1]["created"],
+                    part.lo,
+                    idle=queue.idle,
+                    page=self.page,
+                )
                 if parts > 1:
-                    cuts = self._cuts(lo, data[-1]["created"], parts)
-            new_slices = []
+                    cuts = cut_points(part.lo, data[-1]["created"], parts, self._history_begins())
             with self.store.transaction():
-                self._write(name, data)
-                conn = self.store.conn
-                if not page["has_more"] or not data:
-                    conn.execute(
-                        "UPDATE slices SET done = 1, cursor = ? WHERE id = ?",
-                        (data[-1]["id"] if data else cursor, slice_id),
-                    )
-                else:
-                    cursor = data[-1]["id"]
-                    if len(cuts) > 1:  # older parts go to idle threads; this one keeps the top
-                        for low, high in zip(cuts, cuts[1:], strict=False):
-                            new_id = conn.execute(
-                                "INSERT INTO slices (account, kind, lo, hi) VALUES (?, ?, ?, ?)",
-                                (self.account, name, low, high),
-                            ).lastrowid
-                            new_slices.append((name, new_id, low, high, None))
-                        lo = cuts[-1]
-                    conn.execute(
-                        "UPDATE slices SET lo = ?, cursor = ? WHERE id = ?", (lo, cursor, slice_id)
-                    )
-            self.progress.add(name, len(data))
+                self._write(part.kind, data)
+                part.cursor = data[-1]["id"] if data else part.cursor
+                new = [
+                    Slice(*self.store.add_slice(self.account, part.kind, low, high))
+                    for low, high in zip(cuts, cuts[1:], strict=False)
+                ]
+                if cuts:  # older parts go to idle threads; this one keeps the newest
+                    part.lo = cuts[-1]
+                self.store.update_slice(part.id, part.lo, part.hi, part.cursor, done=not more)
+            self.progress.add(part.kind, len(data))
             with self._lock:
-                self.report.fetched[name] = self.report.fetched.get(name, 0) + len(data)
-            if new_slices:
-                with changed:
-                    pending.extend(new_slices)
-                    changed.notify_all()
-            if not page["has_more"] or not data:
+                self.report.fetched[part.kind] = self.report.fetched.get(part.kind, 0) + len(data)
+                self._listed.setdefault(part.kind, set()).update(obj["id"] for obj in data)
+            queue.give(new)
+            if not more:
                 return
+
+    def _restart(self, part: Slice) -> None:
+        """List the slice again from the second of its vanished cursor object (or its top)."""
+        created = self.store.created_of(part.kind, self.account, part.cursor)
+        if created is not None:
+            part.hi = min(part.hi, created + 1)
+        part.cursor = None
+        with self.store.transaction():
+            self.store.update_slice(part.id, part.lo, part.hi, None, done=False)
 
     def _write(self, name: str, objects: list[dict]) -> None:
         """Store a page (inside the caller's transaction). Customers come with their cards
         expanded; the cards go to their own table and the customer is stored as the API
-        shows it unexpanded (as events carry it), so both ways of learning it agree."""
+        shows it unexpanded, so both ways of learning it agree."""
         if name != "customers":
             self.store.upsert(name, self.account, objects)
             return
@@ -469,82 +609,36 @@ class Sync:
             sources = customer.get("sources")
             if not isinstance(sources, dict):
                 continue
-            cards = [s for s in sources["data"] if s.get("object") == "card"]
             if sources.get("has_more"):
-                cards = [s for s in self._all_sources(customer["id"]) if s.get("object") == "card"]
-            self._replace_cards(customer["id"], cards)
-
-    def _all_sources(self, customer: str) -> list[dict]:
-        found, cursor = [], None
-        while True:
-            params = {"limit": PAGE, **({"starting_after": cursor} if cursor else {})}
-            page = self.get(f"/v1/customers/{customer}/sources", **params)
-            found.extend(page["data"])
-            if not page["has_more"] or not page["data"]:
-                return found
-            cursor = page["data"][-1]["id"]
-
-    def _replace_cards(self, customer: str, cards: list[dict]) -> None:
-        ids = [card["id"] for card in cards]
-        self.store.conn.execute(
-            f"DELETE FROM cards WHERE account = ? AND customer = ? "
-            f"AND id NOT IN ({', '.join('?' for _ in ids)})",
-            (self.account, customer, *ids),
-        )
-        self.store.upsert("cards", self.account, cards)
+                sources = {"data": self._pages(f"/v1/customers/{customer['id']}/sources")}
+            cards = [s for s in sources["data"] if s.get("object") == "card"]
+            self.store.replace_cards(self.account, customer["id"], cards)
 
     # what listing by `created` cannot see
 
     def _payout_items(self) -> None:
-        """Record which balance transactions each payout swept (once per payout)."""
-        done = set(self.store.get_state(self.account, "itemized_payouts", []))
-        payouts = [
-            row[0]
-            for row in self.store.conn.execute(
-                "SELECT id FROM payouts WHERE account = ? AND status IN ('paid', 'in_transit', "
-                "'pending', 'failed') ORDER BY created",
-                (self.account,),
-            )
-            if row[0] not in done
-        ]
-        for payout in payouts:
-            cursor, items = None, []
-            while True:
-                params = {
-                    "limit": PAGE,
-                    "payout": payout,
-                    **({"starting_after": cursor} if cursor else {}),
-                }
-                page = self.get("/v1/balance_transactions", **params)
-                items.extend(page["data"])
-                if not page["has_more"] or not page["data"]:
-                    break
-                cursor = page["data"][-1]["id"]
+        """Record which balance transactions each automatic payout swept: once per payout, as
+        a payout's contents are fixed when it is made (its own transaction among them)."""
+        for payout in self.store.payouts_to_itemize(self.account):
+            items = self._pages("/v1/balance_transactions", payout=payout)
             with self.store.transaction():
                 self.store.upsert("balance_transactions", self.account, items)
                 self.store.assign_payout(self.account, payout, [t["id"] for t in items])
-                done.add(payout)
-                self.store.set_state(self.account, "itemized_payouts", sorted(done))
 
-    def _pending_window(self) -> tuple[int, int] | None:
+    def _pending_window(self, state: KindState) -> tuple[int, int] | None:
         """Stored balance transactions still pending that this run's listing (of what was
         created since the last run) will not see again: [oldest pending, listing start)."""
-        oldest = self.store.conn.execute(
-            "SELECT MIN(created) FROM balance_transactions WHERE account = ? "
-            "AND status = 'pending'",
-            (self.account,),
-        ).fetchone()[0]
-        watermark = self.store.get_state(self.account, "watermark:balance_transactions")
-        if oldest is None or watermark is None or oldest >= watermark - self.lookback:
+        oldest = self.store.oldest_pending(self.account)
+        if oldest is None or state.watermark is None or oldest >= state.watermark - self.lookback:
             return None
-        return oldest, watermark - self.lookback
+        return oldest, state.watermark - self.lookback
 
     def _refresh_transactions(self, low: int, high: int) -> None:
         """Balance transactions turn available without an event: list them again."""
         cursor = None
         while True:
             params = {
-                "limit": PAGE,
+                "limit": self.page,
                 "created": {"gte": low, "lt": high},
                 **({"starting_after": cursor} if cursor else {}),
             }
@@ -555,35 +649,63 @@ class Sync:
                 return
             cursor = page["data"][-1]["id"]
 
-    def _replay_events(self, since: int, kinds: set[str]) -> None:
-        """Apply what changed since the last run, oldest event first."""
-        events, cursor = [], None
-        while True:
-            params = {
-                "limit": PAGE,
-                "created": {"gte": since},
-                "types": list(CHANGES),
-                **({"starting_after": cursor} if cursor else {}),
-            }
-            page = self.get("/v1/events", **params)
-            events.extend(page["data"])
-            if not page["has_more"] or not page["data"]:
-                break
-            cursor = page["data"][-1]["id"]
-        for event in reversed(events):  # the API lists newest first: this is their order
+    # changes, from events
+
+    def _events_stored(self, states: dict[str, KindState], cursors: dict[str, int]) -> bool:
+        """Whether this run's listing left every event the changes need in the store."""
+        events = states.get("events")
+        low = min(cursors.values()) - self.lookback
+        return (
+            events is not None and events.covered_since is not None and events.covered_since <= low
+        )
+
+    def _apply_changes(self, cursors: dict[str, int], *, from_store: bool) -> None:
+        """Read again every object that an event since its type's cursor says changed, unless
+        this run's listing fetched it (after the newest event was noted)."""
+        changed: dict[tuple[str, str], dict] = {}
+        for event in self._events_since(cursors, from_store):
+            name = CHANGED_KIND[event["type"]]
             obj = event["data"]["object"]
-            kind = next((k for k in KINDS.values() if k.object == obj.get("object")), None)
-            if kind is None or (kind.name not in kinds and kind.name != "cards"):
+            if event["created"] < cursors[name] - self.lookback:
                 continue
-            with self.store.transaction():
-                if event["type"] == "customer.source.deleted":
-                    self.store.conn.execute(
-                        "DELETE FROM cards WHERE account = ? AND id = ?", (self.account, obj["id"])
-                    )
-                elif kind.name == "cards" and "customers" in kinds:
-                    self.store.upsert("cards", self.account, [obj])
-                elif kind.name != "cards":
-                    if event["type"] == "customer.deleted":
-                        obj = {**obj, "deleted": True}
-                    self.store.upsert(kind.name, self.account, [obj])
-            self.report.events_applied += 1
+            object_id = obj["id"] if obj.get("object") == KINDS[name].object else obj["customer"]
+            if object_id not in self._listed.get(name, ()):
+                key = (name, object_id)
+                if event["type"] == "customer.deleted" or key not in changed:
+                    changed[key] = obj
+        if changed:
+            jobs = [(name, object_id, obj) for (name, object_id), obj in changed.items()]
+            with ThreadPoolExecutor(min(self.threads, len(jobs))) as pool:
+                list(pool.map(lambda job: self._reread(*job), jobs))
+        self.report.refreshed += len(changed)
+
+    def _events_since(self, cursors: dict[str, int], from_store: bool) -> list[dict]:
+        low = min(cursors.values()) - self.lookback
+        types = [event for name in cursors for event in CHANGES[name]]
+        if from_store:
+            return self.store.events_since(self.account, low, types)
+        found = []
+        for start in range(0, len(types), MAX_TYPES):
+            found += self._pages(
+                "/v1/events", created={"gte": low}, types=types[start : start + MAX_TYPES]
+            )
+        return found
+
+    def _reread(self, name: str, object_id: str, snapshot: dict) -> None:
+        """The object as the API has it now. A deleted customer keeps what it last was, marked
+        deleted (Stripe answers only a stub), and loses its cards, as in Stripe."""
+        params = {"expand": ["sources"]} if name == "customers" else {}
+        try:
+            obj = self.get(f"{KINDS[name].path}/{object_id}", **params)
+        except stripe.InvalidRequestError as exc:
+            if exc.code != "resource_missing":
+                raise
+            obj = {"id": object_id, "deleted": True}
+        with self.store.transaction():
+            if name == "customers" and obj.get("deleted"):
+                unseen = self.store.created_of(name, self.account, object_id) is None
+                if unseen and snapshot.get("object") == "customer":
+                    self.store.upsert(name, self.account, [snapshot])  # as its deletion left it
+                self.store.mark_deleted(self.account, [object_id])
+            elif not obj.get("deleted"):
+                self._write(name, [obj])
