@@ -9,6 +9,8 @@ metadata keys as `metadata.<key>`. A frame reads the store only: it never calls 
 
 from __future__ import annotations
 
+import numbers
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -16,7 +18,7 @@ import orjson
 import pandas as pd
 
 from workbench.exceptions import WorkbenchError
-from workbench.store import KINDS, Store
+from workbench.store import ASSIGNED, KINDS, Kind, Store
 
 TIMESTAMPS = {"created", "available_on", "arrival_date", "due_by", "capture_before", "canceled_at"}
 BOOLEANS = {
@@ -31,6 +33,8 @@ BOOLEANS = {
     "past_due",
     "is_charge_refundable",
 }
+# Stripe sends `deleted` only on deleted objects: absent means no.
+ABSENT_IS_FALSE = {"deleted"}
 FLOATS = {"exchange_rate"}
 RENAMES = {
     "fee_stripe_fee": "fee.stripe_fee",
@@ -40,14 +44,18 @@ RENAMES = {
 
 
 def moment(value, name: str) -> int | None:
-    """A Unix time from a date, datetime, pandas Timestamp or ISO string (naive means UTC)."""
+    """A Unix time from an integer (seconds, as Stripe's `created`), a date, a datetime, a
+    pandas Timestamp or an ISO string (naive means UTC)."""
     if value is None:
         return None
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError):
         raise WorkbenchError(
-            f"{name}={value!r} is not a date: use e.g. '2026-10-01' or datetime(2026, 10, 1)"
+            f"{name}={value!r} is not a date: use e.g. '2026-10-01', datetime(2026, 10, 1) "
+            "or Unix seconds"
         ) from None
     if pd.isna(stamp):
         raise WorkbenchError(f"{name}={value!r} is not a date")
@@ -57,76 +65,115 @@ def moment(value, name: str) -> int | None:
     return int(stamp.timestamp())
 
 
+@dataclass(frozen=True)
+class Query:
+    """Which rows and columns of one table a frame reads: built and checked before any I/O."""
+
+    kind: Kind
+    columns: list[str]
+    where: str
+    args: list
+
+    @classmethod
+    def build(cls, account: str, name: str, start, end, filters: dict) -> Query:
+        if name not in KINDS:
+            raise WorkbenchError(f"unknown frame {name!r}: use one of {', '.join(KINDS)}")
+        kind = KINDS[name]
+        low, high = moment(start, "start"), moment(end, "end")
+        if low is not None and high is not None and low >= high:
+            raise WorkbenchError(
+                f"start {start} is not before end {end}: the period is [start, end)"
+            )
+        columns = [
+            "id",
+            *(["created"] if kind.has_created else []),
+            *kind.columns,
+            *ASSIGNED.get(name, ()),
+        ]
+        clauses, args = ["account = ?"], [account]
+        if kind.has_created and low is not None:
+            clauses.append("created >= ?")
+            args.append(low)
+        if kind.has_created and high is not None:
+            clauses.append("created < ?")
+            args.append(high)
+        for column, value in filters.items():
+            if column not in columns:
+                raise WorkbenchError(
+                    f"cannot filter {name} by {column!r}: filter by one of {', '.join(columns)}"
+                )
+            clauses.append(f"{column} = ?")
+            args.append(value)
+        return cls(kind, columns, " AND ".join(clauses), args)
+
+    @property
+    def coded(self) -> set[str]:
+        return set(self.kind.coded)
+
+    @property
+    def texts(self) -> list[str]:
+        """Text columns read as text (the coded ones come as integer codes)."""
+        sql = {name: sql_type for name, (sql_type, _) in self.kind.columns.items()}
+        sql["created"] = "INTEGER"
+        return [
+            c for c in self.columns if c not in self.coded | FLOATS and sql.get(c, "TEXT") == "TEXT"
+        ]
+
+    def packed(self) -> str:
+        """One row: the count, then each column's values joined into one string by SQLite.
+        A million rows fetched as tuples are twenty million Python objects; one string per
+        column, parsed by NumPy, is several times faster."""
+        texts, coded = set(self.texts), self.coded
+        parts = ", ".join(_concatenated(c, c in texts, c in coded) for c in self.columns)
+        return f"SELECT count(*), {parts} FROM {self.kind.name} WHERE {self.where}"
+
+
 def load(store: Store, account: str, name: str, start=None, end=None, **filters) -> pd.DataFrame:
     """Objects of type `name` created in [start, end), as a typed DataFrame."""
-    if name not in KINDS:
-        raise WorkbenchError(f"unknown frame {name!r}: use one of {', '.join(KINDS)}")
-    kind = KINDS[name]
-    low, high = moment(start, "start"), moment(end, "end")
-    if low is not None and high is not None and low >= high:
-        raise WorkbenchError(f"start {start} is not before end {end}: the period is [start, end)")
-    columns = [
-        "id",
-        *(["created"] if kind.has_created else []),
-        *kind.columns,
-        *(["payout"] if name == "balance_transactions" else []),
-    ]
-    clauses, args = ["account = ?"], [account]
-    if kind.has_created and low is not None:
-        clauses.append("created >= ?")
-        args.append(low)
-    if kind.has_created and high is not None:
-        clauses.append("created < ?")
-        args.append(high)
-    for column, value in filters.items():
-        if column not in columns:
-            raise WorkbenchError(
-                f"cannot filter {name} by {column!r}: filter by one of {', '.join(columns)}"
-            )
-        clauses.append(f"{column} = ?")
-        args.append(value)
-    where = " AND ".join(clauses)
-    keys = ["created", "id"] if kind.has_created else ["id"]
-    sql = {name: sql_type for name, (sql_type, _) in kind.columns.items()}
-    sql["created"] = "INTEGER"
-    coded = set(kind.coded)
-    texts = [c for c in columns if c not in coded | FLOATS and sql.get(c, "TEXT") == "TEXT"]
-    # A million rows fetched as tuples are twenty million Python objects; one string per
-    # column, joined by SQLite and parsed by NumPy, is several times faster.
-    row = store.conn.execute(
-        f"SELECT count(*), {', '.join(_concatenated(c, c in texts, c in coded) for c in columns)} "
-        f"FROM {kind.name} WHERE {where}",
-        args,
-    ).fetchone()
-    count, joined = row[0], dict(zip(columns, row[1:], strict=True))
+    query = Query.build(account, name, start, end, filters)
+    row = store.conn.execute(query.packed(), query.args).fetchone()
+    return _decode(store, query, row[0], dict(zip(query.columns, row[1:], strict=True)))
+
+
+def _decode(store: Store, query: Query, count: int, joined: dict[str, str | None]) -> pd.DataFrame:
+    """The packed columns of `query` as typed Series, in key order."""
+    kind, texts, coded = query.kind, query.texts, query.coded
     # SQLite owes an aggregate no order; it scans in key order, and a sort mends it if not.
     created = _parse(joined["created"]) if kind.has_created else None
     data = {}
-    for column in columns:
+    for column in query.columns:
         if column == "created":
             data[column] = _series(column, created)
         elif column in texts:
             values = _split(joined[column], count)
             if values is None:  # a separator inside the text itself: look it up by id
                 found = dict(
-                    store.conn.execute(f"SELECT id, {column} FROM {kind.name} WHERE {where}", args)
+                    store.conn.execute(
+                        f"SELECT id, {column} FROM {kind.name} WHERE {query.where}", query.args
+                    )
                 )
                 values = [found[object_id] for object_id in data["id"]]
             data[column] = pd.Series(np.array(values, dtype=object), dtype="object")
         elif column in FLOATS:
             data[column] = pd.Series(_parse(joined[column], np.float64))
         elif column in coded:
-            data[column] = _categorical(store.categories(name, column), _parse(joined[column]))
+            data[column] = _categorical(store.categories(kind.name, column), _parse(joined[column]))
         else:
             data[column] = _series(column, _parse(joined[column]))
     frame = pd.DataFrame(data)
     if not _in_order(data["id"].to_numpy(), created):
-        frame = frame.sort_values(keys, ignore_index=True)
+        frame = frame.sort_values(
+            ["created", "id"] if kind.has_created else ["id"], ignore_index=True
+        )
     if "metadata" in frame:
         frame = _expand_metadata(frame)
     return frame.rename(columns=RENAMES)
 
 
+# Sentinels in the packed strings, which cannot hold a null: a text column's values are
+# joined by SEPARATOR with NULL_TEXT for null; an integer column's by commas with
+# NULL_INTEGER (no Stripe integer is that small) and a float column's with 'nan'; a coded
+# column's codes with -1 for null (pandas' own null code).
 SEPARATOR = "\x1f"  # ASCII unit separator
 NULL_TEXT = "\x00"
 NULL_INTEGER = -(2**63)
@@ -172,6 +219,8 @@ def _series(column: str, values: np.ndarray) -> pd.Series:
     """One integer column with its analyst's type; nulls make pandas' nullable integers,
     never floats."""
     nulls = values == NULL_INTEGER
+    if column in ABSENT_IS_FALSE:
+        values, nulls = np.where(nulls, 0, values), nulls & False
     if nulls.any():
         values = pd.arrays.IntegerArray(values, nulls)
     if column in BOOLEANS:
