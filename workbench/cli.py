@@ -234,7 +234,8 @@ def report(args: argparse.Namespace) -> int:
     print(
         f"wrote {folder}: {summary['charges']['count']:,} charges, "
         f"{summary['balance_transactions']['count']:,} balance transactions, "
-        f"{summary['payouts']['count']:,} payouts ({summary['month']}, UTC)"
+        f"{summary['payouts']['count']:,} payouts ({summary['month']}, "
+        f"{summary['period']['timezone']})"
     )
     return 0
 
