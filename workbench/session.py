@@ -21,15 +21,25 @@ _sandboxes: dict[tuple[str, str], object] = {}
 _lock = threading.Lock()
 
 
-def embedded_sandbox(settings: Settings):
-    """The in-process sandbox for this data dir, started on first use, shared per process."""
+def _announce(text: str) -> None:
+    print(f"workbench: {text}", file=sys.stderr)
+
+
+def embedded_sandbox(settings: Settings, seed: tuple[str, ...] = ()):
+    """The in-process sandbox for this data dir, started on first use (seeding the accounts
+    in `seed` that are empty), shared per process."""
     from workbench import sandbox
 
     config.ensure_data_dir(settings)
     key = (str(settings.data_dir), settings.sandbox_key)
     with _lock:
         if key not in _sandboxes:
-            _sandboxes[key] = sandbox.start(settings.data_dir, api_key=settings.sandbox_key)
+            _sandboxes[key] = sandbox.start(
+                settings.data_dir, api_key=settings.sandbox_key, seed=seed, announce=_announce
+            )
+        else:
+            for account in seed:
+                _sandboxes[key].seed_if_empty(account, _announce)
         return _sandboxes[key]
 
 
@@ -66,11 +76,29 @@ class Session:
         known = self.store.get_state("", self._partition_key())
         if known and not refresh:
             return known
-        account = self.client.v1.accounts.retrieve_current()
-        partition = f"{account.id}:{self.account_config.key.mode}"
+        account = self.client.v1.accounts.retrieve_current().to_dict()
+        partition = f"{account['id']}:{self.account_config.key.mode}"
+        timezone = ((account.get("settings") or {}).get("dashboard") or {}).get("timezone")
         with self.store.transaction():
             self.store.set_state("", self._partition_key(), partition)
+            self.store.set_state(partition, "timezone", timezone or "Etc/UTC")
         return partition
+
+    @property
+    def timezone(self) -> str:
+        """The account's timezone (its Dashboard's), in which its days and months are
+        counted; as of the last sync or connection."""
+        partition = self.partition()
+        return self.store.get_state(partition, "timezone") or self.store.get_state(
+            self.partition(refresh=True), "timezone"
+        )
+
+    def synced_at(self, kinds) -> float | None:
+        """When all of `kinds` were last synced: the oldest of their last runs (None if one
+        never was)."""
+        partition = self.partition()
+        times = [sync_module.KindState.load(self.store, partition, k).synced_at for k in kinds]
+        return None if None in times else min(times)
 
     def sync(
         self,
@@ -136,16 +164,6 @@ def connect(
     chosen = settings.account(account)
     api_base = chosen.api_base
     if chosen.profile == "sandbox" and not api_base:
-        server = embedded_sandbox(settings)
-        api_base = server.url
-        if seed:
-            from workbench.sandbox import seed as history
-
-            history.ensure(
-                server.api.store(chosen.name),
-                settings.data_dir,
-                chosen.name,
-                announce=lambda text: print(f"workbench: {text}", file=sys.stderr),
-            )
+        api_base = embedded_sandbox(settings, (chosen.name,) if seed else ()).url
     client = make_client(chosen, api_base=api_base, allow_live_writes=settings.allow_live_writes)
     return Session(settings, chosen, client, api_base or stripe.DEFAULT_API_BASE)

@@ -11,6 +11,7 @@ of the workbench.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 DEFAULT_KEY = "sk_test_workbench"
@@ -33,6 +34,13 @@ class Sandbox:
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread: threading.Thread | None = None
+
+    def seed_if_empty(self, account: str, announce=None) -> dict | None:
+        """Give an empty account the default history (six months until now), once: returns
+        its ground truth when it seeded. `announce` hears a line before the few seconds."""
+        from workbench.sandbox import seed
+
+        return seed.ensure(self.api.store(account), self.data_dir, account, announce=announce)
 
     def start(self) -> Sandbox:
         self._thread = threading.Thread(
@@ -69,7 +77,17 @@ class Sandbox:
 
 
 def start(
-    data_dir: Path | str, *, port: int = 0, api_key: str = DEFAULT_KEY, faults=None
+    data_dir: Path | str,
+    *,
+    port: int = 0,
+    api_key: str = DEFAULT_KEY,
+    faults=None,
+    seed: Iterable[str] = (),
+    announce=None,
 ) -> Sandbox:
-    """Serve the sandbox from a background thread (notebooks, tests); port 0 picks a free one."""
-    return Sandbox(data_dir, port=port, api_key=api_key, faults=faults).start()
+    """Serve the sandbox from a background thread (notebooks, tests); port 0 picks a free one.
+    The accounts named in `seed` are given a history first if they are empty."""
+    sandbox = Sandbox(data_dir, port=port, api_key=api_key, faults=faults)
+    for account in seed:
+        sandbox.seed_if_empty(account, announce)
+    return sandbox.start()
