@@ -68,9 +68,11 @@ def test_rounding_edge_cases_when_asked():
 
 
 def test_sums_stay_exact():
-    total = sum(money.to_major(10, "usd") for _ in range(10))
-    assert total == Decimal("1.00")
-    assert 0.1 * 3 != 0.3  # why floats are never used for money
+    """Sums that floats get wrong (0.1 + 0.2, ten dimes) come out exact."""
+    assert sum(money.to_major(10, "usd") for _ in range(10)) == Decimal("1.00")
+    assert money.to_major(10, "usd") + money.to_major(20, "usd") == Decimal("0.30")
+    assert sum(money.to_major(1, "kwd") for _ in range(1000)) == Decimal("1.000")
+    assert str(money.to_major(10, "usd") + money.to_major(20, "usd")) == "0.30"
 
 
 @pytest.mark.parametrize("bad", [10.5, 1e3, True, "100", None])
