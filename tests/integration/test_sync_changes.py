@@ -24,6 +24,19 @@ def later(raw, seconds: int = 600) -> None:
     assert raw("POST", "/_sandbox/clock/advance", {"seconds": str(seconds)}).status_code == 200
 
 
+def authorization(c):
+    """A PaymentIntent authorized for 50.00 USD, to capture later."""
+    return c.payment_intents.create(
+        params={
+            "amount": 5000,
+            "currency": "usd",
+            "payment_method": "pm_card_visa",
+            "capture_method": "manual",
+            "confirm": True,
+        }
+    )
+
+
 def store_equals_api(wb, sandbox_server, account_key) -> None:
     assert_same(api_listing(sandbox_server.url, account_key), stored(wb))
 
@@ -34,15 +47,7 @@ def test_an_older_event_never_overwrites_a_fresher_listing(wb, sandbox_server, a
     c = wb.client.v1
     c.customers.create(params={"email": "first@example.com"})  # events before the first sync
     wb.sync(progress=False)
-    intent = c.payment_intents.create(
-        params={
-            "amount": 5000,
-            "currency": "usd",
-            "payment_method": "pm_card_visa",
-            "capture_method": "manual",
-            "confirm": True,
-        }
-    )
+    intent = authorization(c)
     c.payment_intents.update(intent.id, params={"metadata": {"order_id": "A-1"}})
     wb.sync(progress=False)
     assert stored(wb)["payment_intents"][intent.id]["metadata"] == {"order_id": "A-1"}
@@ -53,15 +58,7 @@ def test_an_object_changed_after_its_last_event_is_read_again(wb, raw, sandbox_s
     """Captured (an event), then given metadata (none): the event's snapshot is older than
     the object, which was created long before this sync's listing starts."""
     c = wb.client.v1
-    intent = c.payment_intents.create(
-        params={
-            "amount": 5000,
-            "currency": "usd",
-            "payment_method": "pm_card_visa",
-            "capture_method": "manual",
-            "confirm": True,
-        }
-    )
+    intent = authorization(c)
     wb.sync(progress=False)
     later(raw)
     c.payment_intents.capture(intent.id, params={"amount_to_capture": 3000})
