@@ -131,6 +131,8 @@ KINDS = {
                     "failure_code",
                     "failure_message",
                     "calculated_statement_descriptor",
+                    "statement_descriptor",
+                    "statement_descriptor_suffix",
                     integer=(
                         "amount",
                         "amount_captured",
@@ -389,6 +391,29 @@ def _schema() -> str:
     return ";\n".join(statements) + ";"
 
 
+SCHEMA = _schema()
+SCHEMA_VERSION = int(hashlib.sha256(SCHEMA.encode()).hexdigest()[:7], 16)
+
+
+def _rebuild(conn: sqlite3.Connection) -> None:
+    """A store made by another version of the workbench is a cache of the API in another
+    shape: it is emptied and made anew (the next sync fetches everything again)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+            for (table,) in tables:
+                conn.execute(f'DROP TABLE "{table}"')
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 class Store:
     """The store file, with a connection per thread."""
 
@@ -415,7 +440,8 @@ class Store:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_schema())
+            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                _rebuild(conn)
             self._local.conn = conn
         return conn
 
