@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from functools import partialmethod
 
+import pandas as pd
 import stripe
 
 from workbench import config, frames
@@ -134,6 +135,12 @@ class Session:
         if sync:
             self.sync([name] if name != "cards" else ["customers"])
         return frames.load(self.store, self.partition(), name, start, end, **filters)
+
+    def balance_at(self, moment) -> pd.DataFrame:
+        """The account's balance (available and pending) per currency at `moment`: the sum
+        of every balance transaction created before it, from the store."""
+        rows = self.store.balances(self.partition(), frames.moment(moment, "moment"))
+        return pd.DataFrame(rows, columns=["currency", "balance"]).astype({"balance": "int64"})
 
     # One per object type, for tab completion: wb.charges("2026-10-01", "2026-11-01").
     charges = partialmethod(frame, "charges")

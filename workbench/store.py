@@ -618,6 +618,14 @@ class Store:
             )
         ]
 
+    def balances(self, account: str, before: int) -> list[tuple[str, int]]:
+        """(currency, sum of net) over every balance transaction created before `before`."""
+        return self.conn.execute(
+            "SELECT currency, SUM(net) FROM balance_transactions WHERE account = ? "
+            "AND created < ? GROUP BY currency ORDER BY currency",
+            (account, before),
+        ).fetchall()
+
     def oldest_pending(self, account: str) -> int | None:
         return self.conn.execute(
             "SELECT MIN(created) FROM balance_transactions WHERE account = ? "

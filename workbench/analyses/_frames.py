@@ -1,0 +1,45 @@
+"""Small steps every analysis takes: local days, integer totals, empty results."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def local_day(moments: pd.Series, timezone: str) -> pd.Series:
+    """The account's calendar day of each UTC moment."""
+    return moments.dt.tz_convert(timezone).dt.date
+
+
+def totals(frame: pd.DataFrame, by: list[str], money: list[str]) -> pd.DataFrame:
+    """Count and integer sums of `money` per group (empty groups left out), as a flat
+    frame; an empty input gives an empty frame with these columns."""
+    columns = [*by, "count", *money]
+    if frame.empty:
+        return pd.DataFrame(
+            {c: pd.Series(dtype="int64" if c not in by else "object") for c in columns}
+        )
+    grouped = frame.groupby(by, observed=True, dropna=False)
+    result = (
+        grouped[money].sum().astype("int64") if money else pd.DataFrame(index=grouped.size().index)
+    )
+    result.insert(0, "count", grouped.size().astype("int64"))
+    result = result.reset_index()
+    for column in by:
+        if isinstance(result[column].dtype, pd.CategoricalDtype):
+            result[column] = result[column].astype("object")
+    return result[columns]
+
+
+def ratio(part: pd.Series, whole: pd.Series) -> pd.Series:
+    """part / whole as a float share, 0 where the whole is 0."""
+    whole = whole.astype("int64")
+    return (part.astype("int64") / whole.where(whole != 0)).fillna(0.0)
+
+
+def lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
+    """values[key] for each key (missing where the key is unknown or missing), keeping the
+    values' type; `values` is indexed by unique ids. Unlike Series.map, it copes with no
+    values at all."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype("object")
+    return values.reindex(keys.to_numpy()).set_axis(keys.index)

@@ -1,0 +1,257 @@
+"""Files for people and other programs, written from analysis frames: CSV with exact
+decimal amounts, and the journal in the formats accountants import (a plain journal CSV,
+Xero manual journals, QuickBooks Online journal entries, a Beancount ledger).
+
+Money becomes major units here, last, per currency (JPY none, KWD three decimals), as exact
+decimals: never floats. Each file is written to a temporary name and renamed into place,
+so a reader never finds half a file.
+
+Account names come from a mapping of the journal's roles (workbench.analyses.journal.ROLES)
+to each product's accounts: DEFAULT_ACCOUNTS, or an `accounts.toml` that overrides any of
+them (read_accounts)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+import tomllib
+from collections.abc import Iterable
+from contextlib import contextmanager
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from workbench.analyses.journal import ROLES
+from workbench.exceptions import WorkbenchError
+from workbench.money import to_major
+
+# role -> (Beancount account, Xero account code, QuickBooks Online account name)
+DEFAULT_ACCOUNTS = {
+    "bank": ("Assets:Bank:Checking", "090", "Checking"),
+    "clearing": ("Assets:Stripe:Clearing", "610", "Stripe Clearing"),
+    "sales": ("Income:Sales", "200", "Sales"),
+    "refunds": ("Income:Sales:Refunds", "210", "Sales:Refunds"),
+    "partial_capture_reversals": ("Income:Sales:Uncaptured", "211", "Sales:Uncaptured"),
+    "disputes": ("Expenses:Stripe:Disputes", "480", "Stripe Disputes"),
+    "dispute_fees": ("Expenses:Stripe:DisputeFees", "481", "Stripe Dispute Fees"),
+    "stripe_fees": ("Expenses:Stripe:Fees", "404", "Stripe Fees"),
+    "application_fees": ("Expenses:Stripe:ApplicationFees", "405", "Stripe Application Fees"),
+    "fee_tax": ("Expenses:Stripe:FeeTax", "406", "Stripe Fee Tax"),
+    "other": ("Expenses:Stripe:Unclassified", "499", "Stripe Unclassified"),
+}
+PRODUCTS = ("beancount", "xero", "quickbooks")
+XERO_TAX_RATE = "Tax Exempt"
+
+
+def read_accounts(path: Path | str | None) -> dict[str, dict[str, str]]:
+    """role -> {product: account} from the defaults, overridden by a TOML file such as
+
+    [sales]
+    beancount = "Income:Shop:Sales"
+    xero = "200"
+    quickbooks = "Sales of Product Income"
+    """
+    accounts = {
+        role: dict(zip(PRODUCTS, names, strict=True)) for role, names in DEFAULT_ACCOUNTS.items()
+    }
+    if path is None:
+        return accounts
+    try:
+        with Path(path).open("rb") as stream:
+            overrides = tomllib.load(stream)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise WorkbenchError(f"cannot read the accounts file {path}: {exc}") from None
+    for role, names in overrides.items():
+        if role not in accounts or not isinstance(names, dict):
+            raise WorkbenchError(
+                f"accounts file {path}: [{role}] is not a journal role (use {', '.join(ROLES)})"
+            )
+        for product, name in names.items():
+            if product not in PRODUCTS or not isinstance(name, str) or not name:
+                raise WorkbenchError(
+                    f"accounts file {path}: [{role}] {product} must be one of "
+                    f"{', '.join(PRODUCTS)} with a non-empty account name"
+                )
+            accounts[role][product] = name
+    return accounts
+
+
+@contextmanager
+def _atomic(path: Path):
+    """An open text file at a temporary name beside `path`, renamed over it on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
+            yield stream
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _text(value) -> object:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if value is pd.NaT:
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def write_csv(
+    frame: pd.DataFrame, path: Path | str, money: Iterable[str] = (), currency: str = "currency"
+) -> Path:
+    """`frame` as CSV; the `money` columns (integer minor units of the row's `currency`
+    column) as exact major-unit decimals."""
+    money = [column for column in money if column in frame.columns]
+    positions = [list(frame.columns).index(column) for column in money]
+    where = list(frame.columns).index(currency) if money else None
+    with _atomic(Path(path)) as stream:
+        writer = csv.writer(stream)
+        writer.writerow(frame.columns)
+        for row in frame.itertuples(index=False, name=None):
+            values = [_text(value) for value in row]
+            for position in positions:
+                if values[position] != "":
+                    values[position] = to_major(int(row[position]), row[where])
+            writer.writerow(values)
+    return Path(path)
+
+
+def _major(amount: int, currency: str) -> Decimal:
+    return to_major(int(amount), currency)
+
+
+def write_journal(lines: pd.DataFrame, path: Path | str, accounts: dict) -> Path:
+    """The plain journal: one row a line, debit and credit in major units, the account as
+    Beancount names it (the clearest of the three)."""
+    with _atomic(Path(path)) as stream:
+        writer = csv.writer(stream)
+        writer.writerow(
+            ["entry", "date", "account", "debit", "credit", "currency", "payout", "description"]
+        )
+        for line in lines.itertuples(index=False):
+            amount = _major(abs(line.amount), line.currency)
+            writer.writerow(
+                [
+                    line.entry,
+                    line.date.isoformat(),
+                    accounts[line.role]["beancount"],
+                    amount if line.amount > 0 else "",
+                    amount if line.amount < 0 else "",
+                    line.currency.upper(),
+                    line.payout,
+                    line.description,
+                ]
+            )
+    return Path(path)
+
+
+def write_xero(
+    lines: pd.DataFrame, path: Path | str, accounts: dict, date_format: str = "%d/%m/%Y"
+) -> Path:
+    """Xero's manual journal import: rows with the same Narration and Date form one journal;
+    Amount is positive for a debit, negative for a credit; TaxRate is the rate's name.
+    Xero imports them as drafts, in the organisation's base currency."""
+    with _atomic(Path(path)) as stream:
+        writer = csv.writer(stream)
+        writer.writerow(
+            ["*Narration", "*Date", "Description", "*AccountCode", "*TaxRate", "*Amount"]
+        )
+        for line in lines.itertuples(index=False):
+            writer.writerow(
+                [
+                    f"{line.description} ({line.currency.upper()})",
+                    line.date.strftime(date_format),
+                    line.role.replace("_", " "),
+                    accounts[line.role]["xero"],
+                    XERO_TAX_RATE,
+                    _major(line.amount, line.currency),
+                ]
+            )
+    return Path(path)
+
+
+def write_quickbooks(
+    lines: pd.DataFrame, path: Path | str, accounts: dict, date_format: str = "%m/%d/%Y"
+) -> Path:
+    """QuickBooks Online's journal entry import: rows with the same Journal No. form one
+    entry; a line has Debits or Credits, never negative; Account Name as in the chart of
+    accounts (Parent:Sub for a sub-account)."""
+    numbers = {entry: index for index, entry in enumerate(dict.fromkeys(lines["entry"]), start=1)}
+    with _atomic(Path(path)) as stream:
+        writer = csv.writer(stream)
+        writer.writerow(
+            [
+                "Journal No.",
+                "Journal Date",
+                "Account Name",
+                "Debits",
+                "Credits",
+                "Description",
+                "Name",
+            ]
+        )
+        for line in lines.itertuples(index=False):
+            amount = _major(abs(line.amount), line.currency)
+            writer.writerow(
+                [
+                    f"STRIPE-{numbers[line.entry]:05d}",
+                    line.date.strftime(date_format),
+                    accounts[line.role]["quickbooks"],
+                    amount if line.amount > 0 else "",
+                    amount if line.amount < 0 else "",
+                    f"{line.description} ({line.currency.upper()})",
+                    "",
+                ]
+            )
+    return Path(path)
+
+
+def write_beancount(
+    lines: pd.DataFrame,
+    path: Path | str,
+    accounts: dict,
+    *,
+    assertions: dict[date, dict[str, int]] | None = None,
+    title: str = "Stripe payouts",
+) -> Path:
+    """A Beancount ledger of the journal, with `balance` assertions for the clearing account
+    (date -> {currency: minor units} held at the start of that date), for `bean-check`. The
+    assertions allow no tolerance (Beancount's default would let a last-digit difference
+    pass)."""
+    names = {role: accounts[role]["beancount"] for role in ROLES}
+    currencies = sorted(
+        {c.upper() for c in lines["currency"]}
+        | {c.upper() for a in (assertions or {}).values() for c in a}
+    )
+    first = min([*lines["date"], *(assertions or {})], default=date.today()) - timedelta(days=1)
+    with _atomic(Path(path)) as stream:
+        stream.write(f'option "title" "{title}"\n')
+        for currency in currencies:
+            stream.write(f'option "operating_currency" "{currency}"\n')
+        stream.write("\n")
+        for role in ROLES:
+            stream.write(f"{first.isoformat()} open {names[role]}\n")
+        for _, group in lines.groupby("entry", sort=False):
+            head = group.iloc[0]
+            day, text, link = head["date"].isoformat(), head["description"], head["payout"]
+            stream.write(f'\n{day} * "Stripe" "{text}" ^{link}\n')
+            for line in group.itertuples(index=False):
+                amount = _major(line.amount, line.currency)
+                stream.write(f"  {names[line.role]:<40} {amount} {line.currency.upper()}\n")
+        for moment, balances in sorted((assertions or {}).items()):
+            for currency, amount in sorted(balances.items()):
+                stream.write(
+                    f"\n{moment.isoformat()} balance {names['clearing']} "
+                    f"{_major(amount, currency)} ~ 0 {currency.upper()}"
+                )
+            stream.write("\n")
+    return Path(path)
