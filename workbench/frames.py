@@ -102,8 +102,13 @@ class Query:
                 raise WorkbenchError(
                     f"cannot filter {name} by {column!r}: filter by one of {', '.join(columns)}"
                 )
-            clauses.append(f"{column} = ?")
-            args.append(value)
+            if isinstance(value, list | tuple | set | frozenset):
+                values = list(value)
+                clauses.append(f"{column} IN ({', '.join('?' for _ in values)})" if values else "0")
+                args.extend(values)
+            else:
+                clauses.append(f"{column} = ?")
+                args.append(value)
         return cls(kind, columns, " AND ".join(clauses), args)
 
     @property
@@ -129,7 +134,8 @@ class Query:
 
 
 def load(store: Store, account: str, name: str, start=None, end=None, **filters) -> pd.DataFrame:
-    """Objects of type `name` created in [start, end), as a typed DataFrame."""
+    """Objects of type `name` created in [start, end), as a typed DataFrame; a filter is a
+    column's value, or a list of values it may have."""
     query = Query.build(account, name, start, end, filters)
     row = store.conn.execute(query.packed(), query.args).fetchone()
     return _decode(store, query, row[0], dict(zip(query.columns, row[1:], strict=True)))

@@ -84,7 +84,7 @@ MONEY = {"amount", "amount_captured", "amount_refunded", "fee", "net"}
 
 
 @dataclass(frozen=True)
-class Month:
+class Period:
     """A calendar month of an account: [start, end) in its timezone."""
 
     label: str  # "2026-10"
@@ -95,7 +95,7 @@ class Month:
 
 def month_bounds(
     month: str | None, timezone: str = "Etc/UTC", now: datetime | None = None
-) -> Month:
+) -> Period:
     """'2026-10' as the account's month; None is the last complete month there."""
     try:
         zone = ZoneInfo(timezone)
@@ -116,7 +116,7 @@ def month_bounds(
             raise WorkbenchError(f"month {month!r} is not of the form YYYY-MM, e.g. 2026-10")
         year, number = int(match.group(1)), int(match.group(2))
     following = (year + 1, 1) if number == 12 else (year, number + 1)
-    return Month(
+    return Period(
         f"{year:04d}-{number:02d}",
         datetime(year, number, 1, tzinfo=zone),
         datetime(*following, 1, tzinfo=zone),
