@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import numpy as np
-import orjson
 import pandas as pd
 
 from workbench.exceptions import WorkbenchError
@@ -66,16 +65,26 @@ def moment(value, name: str) -> int | None:
 
 
 @dataclass(frozen=True)
+class Column:
+    """One column of a frame: what SQLite computes for it, and how its packed text parses."""
+
+    name: str
+    sql: str
+    form: str  # "text", "coded" (read as integer codes), "float" or "integer"
+    args: tuple = ()  # values bound in `sql` (a metadata key)
+
+
+@dataclass(frozen=True)
 class Query:
     """Which rows and columns of one table a frame reads: built and checked before any I/O."""
 
     kind: Kind
-    columns: list[str]
+    columns: list[Column]
     where: str
     args: list
 
     @classmethod
-    def build(cls, account: str, name: str, start, end, filters: dict) -> Query:
+    def build(cls, account: str, name: str, start, end, filters: dict, fields=None) -> Query:
         if name not in KINDS:
             raise WorkbenchError(f"unknown frame {name!r}: use one of {', '.join(KINDS)}")
         kind = KINDS[name]
@@ -84,12 +93,19 @@ class Query:
             raise WorkbenchError(
                 f"start {start} is not before end {end}: the period is [start, end)"
             )
-        columns = [
+        names = [
             "id",
             *(["created"] if kind.has_created else []),
             *kind.columns,
             *ASSIGNED.get(name, ()),
         ]
+        if fields is not None:
+            unknown = sorted(set(fields) - set(names) - {"metadata"})
+            if unknown:
+                raise WorkbenchError(
+                    f"{name} has no column {unknown[0]!r}: choose from {', '.join(names)}"
+                )
+            names = [n for n in names if n in ("id", "created") or n in fields]
         clauses, args = ["account = ?"], [account]
         if kind.has_created and low is not None:
             clauses.append("created >= ?")
@@ -98,9 +114,13 @@ class Query:
             clauses.append("created < ?")
             args.append(high)
         for column, value in filters.items():
-            if column not in columns:
+            if column not in kind.columns and column not in (
+                "id",
+                "created",
+                *ASSIGNED.get(name, ()),
+            ):
                 raise WorkbenchError(
-                    f"cannot filter {name} by {column!r}: filter by one of {', '.join(columns)}"
+                    f"cannot filter {name} by {column!r}: filter by one of {', '.join(names)}"
                 )
             if isinstance(value, list | tuple | set | frozenset):
                 values = list(value)
@@ -109,70 +129,105 @@ class Query:
             else:
                 clauses.append(f"{column} = ?")
                 args.append(value)
-        return cls(kind, columns, " AND ".join(clauses), args)
-
-    @property
-    def coded(self) -> set[str]:
-        return set(self.kind.coded)
-
-    @property
-    def texts(self) -> list[str]:
-        """Text columns read as text (the coded ones come as integer codes)."""
-        sql = {name: sql_type for name, (sql_type, _) in self.kind.columns.items()}
+        sql = {n: sql_type for n, (sql_type, _) in kind.columns.items()}
         sql["created"] = "INTEGER"
-        return [
-            c for c in self.columns if c not in self.coded | FLOATS and sql.get(c, "TEXT") == "TEXT"
-        ]
+        coded = set(kind.coded)
 
-    def packed(self) -> str:
+        def column(n: str) -> Column:
+            if n in coded:
+                return Column(n, f"{n}_code", "coded")
+            if n in FLOATS:
+                return Column(n, n, "float")
+            return Column(n, n, "text" if sql.get(n, "TEXT") == "TEXT" else "integer")
+
+        return cls(kind, [column(n) for n in names], " AND ".join(clauses), args)
+
+    @property
+    def metadata(self) -> bool:
+        return any(c.name == "metadata" for c in self.columns)
+
+    def keys_sql(self) -> str:
+        """The metadata keys that occur in the rows, found by SQLite."""
+        return (
+            f"SELECT DISTINCT j.key FROM (SELECT metadata FROM {self.kind.name} "
+            f"WHERE {self.where}) AS m, json_each(m.metadata) AS j ORDER BY j.key"
+        )
+
+    def with_keys(self, keys: list[str]) -> Query:
+        """The metadata column replaced by one `metadata.<key>` text column per key, each
+        value taken out by SQLite (the key bound, never spliced into the SQL)."""
+        columns = [c for c in self.columns if c.name != "metadata"] + [
+            Column(
+                f"metadata.{key}",
+                "(SELECT value FROM json_each(metadata) WHERE key = ?)",
+                "text",
+                (key,),
+            )
+            for key in keys
+        ]
+        return Query(self.kind, columns, self.where, self.args)
+
+    def packed(self) -> tuple[str, list]:
         """One row: the count, then each column's values joined into one string by SQLite.
         A million rows fetched as tuples are twenty million Python objects; one string per
         column, parsed by NumPy, is several times faster."""
-        texts, coded = set(self.texts), self.coded
-        parts = ", ".join(_concatenated(c, c in texts, c in coded) for c in self.columns)
-        return f"SELECT count(*), {parts} FROM {self.kind.name} WHERE {self.where}"
+        parts = ", ".join(_concatenated(c) for c in self.columns)
+        args = [value for c in self.columns for value in c.args]
+        return f"SELECT count(*), {parts} FROM {self.kind.name} WHERE {self.where}", [
+            *args,
+            *self.args,
+        ]
 
 
-def load(store: Store, account: str, name: str, start=None, end=None, **filters) -> pd.DataFrame:
+def load(
+    store: Store, account: str, name: str, start=None, end=None, *, columns=None, **filters
+) -> pd.DataFrame:
     """Objects of type `name` created in [start, end), as a typed DataFrame; a filter is a
-    column's value, or a list of values it may have."""
-    query = Query.build(account, name, start, end, filters)
-    row = store.conn.execute(query.packed(), query.args).fetchone()
-    return _decode(store, query, row[0], dict(zip(query.columns, row[1:], strict=True)))
+    column's value, or a list of values it may have. `columns` narrows what is read (id and
+    created always come; "metadata" brings every `metadata.<key>`)."""
+    query = Query.build(account, name, start, end, filters, columns)
+    if query.metadata:
+        keys = [row[0] for row in store.conn.execute(query.keys_sql(), query.args)]
+        query = query.with_keys(keys)
+    sql, args = query.packed()
+    row = store.conn.execute(sql, args).fetchone()
+    return _decode(
+        store, query, row[0], dict(zip((c.name for c in query.columns), row[1:], strict=True))
+    )
 
 
 def _decode(store: Store, query: Query, count: int, joined: dict[str, str | None]) -> pd.DataFrame:
     """The packed columns of `query` as typed Series, in key order."""
-    kind, texts, coded = query.kind, query.texts, query.coded
+    kind = query.kind
     # SQLite owes an aggregate no order; it scans in key order, and a sort mends it if not.
     created = _parse(joined["created"]) if kind.has_created else None
     data = {}
     for column in query.columns:
-        if column == "created":
-            data[column] = _series(column, created)
-        elif column in texts:
-            values = _split(joined[column], count)
+        name = column.name
+        if name == "created":
+            data[name] = _series(name, created)
+        elif column.form == "text":
+            values = _split(joined[name], count)
             if values is None:  # a separator inside the text itself: look it up by id
                 found = dict(
                     store.conn.execute(
-                        f"SELECT id, {column} FROM {kind.name} WHERE {query.where}", query.args
+                        f"SELECT id, {column.sql} FROM {kind.name} WHERE {query.where}",
+                        [*column.args, *query.args],
                     )
                 )
                 values = [found[object_id] for object_id in data["id"]]
-            data[column] = pd.Series(np.array(values, dtype=object), dtype="object")
-        elif column in FLOATS:
-            data[column] = pd.Series(_parse(joined[column], np.float64))
-        elif column in coded:
-            data[column] = _categorical(store.categories(kind.name, column), _parse(joined[column]))
+            data[name] = pd.Series(np.array(values, dtype=object), dtype="object")
+        elif column.form == "float":
+            data[name] = pd.Series(_parse(joined[name], np.float64))
+        elif column.form == "coded":
+            data[name] = _categorical(store.categories(kind.name, name), _parse(joined[name]))
         else:
-            data[column] = _series(column, _parse(joined[column]))
-    frame = pd.DataFrame(data)
-    if not _in_order(data["id"].to_numpy(), created):
+            data[name] = _series(name, _parse(joined[name]))
+    frame = pd.DataFrame(data, columns=[c.name for c in query.columns])
+    if not _in_order(frame["id"].to_numpy(), created):
         frame = frame.sort_values(
             ["created", "id"] if kind.has_created else ["id"], ignore_index=True
         )
-    if "metadata" in frame:
-        frame = _expand_metadata(frame)
     return frame.rename(columns=RENAMES)
 
 
@@ -185,13 +240,13 @@ NULL_TEXT = "\x00"
 NULL_INTEGER = -(2**63)
 
 
-def _concatenated(column: str, text: bool, coded: bool) -> str:
-    if text:
-        return f"group_concat(ifnull({column}, char(0)), char(31))"
-    if coded:
-        return f"group_concat(ifnull({column}_code, -1), ',')"
-    null = "'nan'" if column in FLOATS else str(NULL_INTEGER)
-    return f"group_concat(ifnull({column}, {null}), ',')"
+def _concatenated(column: Column) -> str:
+    if column.form == "text":
+        return f"group_concat(ifnull({column.sql}, char(0)), char(31))"
+    null = (
+        "-1" if column.form == "coded" else "'nan'" if column.form == "float" else str(NULL_INTEGER)
+    )
+    return f"group_concat(ifnull({column.sql}, {null}), ',')"
 
 
 def _in_order(ids: np.ndarray, created: np.ndarray | None) -> bool:
@@ -234,14 +289,3 @@ def _series(column: str, values: np.ndarray) -> pd.Series:
     if column in TIMESTAMPS:
         return pd.Series(pd.to_datetime(values, unit="s", utc=True))
     return pd.Series(values)
-
-
-def _expand_metadata(frame: pd.DataFrame) -> pd.DataFrame:
-    """metadata (JSON) -> one `metadata.<key>` column per key that occurs."""
-    parsed = [orjson.loads(text) if text else {} for text in frame.pop("metadata")]
-    keys = sorted({key for item in parsed for key in item})
-    for key in keys:
-        frame[f"metadata.{key}"] = pd.Series(
-            [item.get(key) for item in parsed], index=frame.index, dtype="object"
-        )
-    return frame

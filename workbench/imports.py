@@ -4,13 +4,13 @@ sees it: a malformed file is one error naming the file, row and column to fix.""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pandas as pd
 
-from workbench.exceptions import CurrencyError, WorkbenchError
-from workbench.money import currency_code, to_minor
+from workbench.exceptions import WorkbenchError
+from workbench.money import exponent
+from workbench.sandbox.currencies import SUPPORTED
 
 ORDER_COLUMNS = ("order_id", "created", "amount", "currency", "status")
 
@@ -19,79 +19,93 @@ class FileError(WorkbenchError):
     """A file the workbench reads is malformed; the message names the row and column."""
 
 
-def _rows(path: Path, required: tuple[str, ...], what: str) -> list[dict]:
-    try:
-        with Path(path).open(newline="", encoding="utf-8-sig") as stream:
-            reader = csv.DictReader(stream)
-            missing = [c for c in required if c not in (reader.fieldnames or ())]
-            if missing:
-                found = ", ".join(reader.fieldnames or ()) or "no header"
-                raise FileError(
-                    f"{what} {path}: missing column {missing[0]!r} (it has {found}; "
-                    f"needs {', '.join(required)})"
-                )
-            return list(reader)
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-        raise FileError(f"cannot read {what} {path}: {reason}") from None
-
-
-def _amount(text: str, currency: str, where: str) -> int:
-    try:
-        return to_minor(text, currency)
-    except CurrencyError as exc:
-        raise FileError(f"{where}, column amount: {exc}") from None
-
-
-def _moment(text: str, where: str, column: str) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(text)
-    except (ValueError, TypeError):
-        stamp = pd.NaT
-    if pd.isna(stamp):
-        raise FileError(
-            f"{where}, column {column}: {text!r} is not a date (e.g. 2026-10-01T12:00:00Z)"
-        )
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
-def _currency(text: str, where: str) -> str:
-    try:
-        return currency_code(text)
-    except CurrencyError:
-        raise FileError(
-            f"{where}, column currency: {text!r} is not a currency Stripe supports (e.g. USD)"
-        ) from None
-
-
 def read_orders(path: Path | str) -> pd.DataFrame:
     """The merchant's orders (CSV: order_id, created, amount in major units, currency,
-    status), with amounts as integer minor units and currencies as Stripe writes them."""
-    records, first_row = [], {}
-    for number, row in enumerate(_rows(Path(path), ORDER_COLUMNS, "orders file"), start=2):
-        where = f"orders file {path}, row {number}"
-        order_id = (row["order_id"] or "").strip()
-        if not order_id:
-            raise FileError(f"{where}, column order_id: empty")
-        if order_id in first_row:
-            raise FileError(
-                f"{where}, column order_id: {order_id!r} appears again (first on row "
-                f"{first_row[order_id]})"
-            )
-        first_row[order_id] = number
-        currency = _currency(row["currency"], where)
-        records.append(
-            {
-                "order_id": order_id,
-                "created": _moment(row["created"], where, "created"),
-                "amount": _amount(row["amount"], currency, where),
-                "currency": currency,
-                "status": (row["status"] or "").strip().lower(),
-            }
+    status), with amounts as integer minor units and currencies as Stripe writes them.
+    Checked column by column over the whole file at once; the first bad row is named."""
+    path = Path(path)
+    table = _table(path, ORDER_COLUMNS, "orders file")
+    where = f"orders file {path}"
+    ids = table["order_id"].str.strip()
+    _first_bad(ids == "", where, "order_id", ids, "empty")
+    repeated = ids.duplicated()
+    if repeated.any():
+        row = repeated.idxmax()
+        first = ids[ids == ids[row]].index[0]
+        raise FileError(
+            f"{where}, row {row + 2}, column order_id: {ids[row]!r} appears again (first on row "
+            f"{first + 2})"
         )
-    frame = pd.DataFrame(records, columns=list(ORDER_COLUMNS))
-    frame["created"] = pd.to_datetime(frame["created"], utc=True)
-    return frame.astype({"amount": "int64"})
+    currency = _currencies(table["currency"], where)
+    frame = pd.DataFrame(
+        {
+            "order_id": ids,
+            "created": _moments(table["created"], where, "created"),
+            "amount": _amounts(table["amount"], currency, where),
+            "currency": currency,
+            "status": table["status"].str.strip().str.lower(),
+        }
+    )
+    return frame
+
+
+def _table(path: Path, required: tuple[str, ...], what: str) -> pd.DataFrame:
+    """The CSV as text columns, every required one present."""
+    try:
+        table = pd.read_csv(
+            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True
+        )
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+        raise FileError(f"cannot read {what} {path}: {reason}") from None
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        found = ", ".join(table.columns) or "no header"
+        raise FileError(
+            f"{what} {path}: missing column {missing[0]!r} (it has {found}; "
+            f"needs {', '.join(required)})"
+        )
+    return table.reset_index(drop=True)
+
+
+def _first_bad(bad: pd.Series, where: str, column: str, values: pd.Series, why: str) -> None:
+    if bad.any():
+        row = bad.idxmax()
+        raise FileError(f"{where}, row {row + 2}, column {column}: {values[row]!r} {why}")
+
+
+def _currencies(column: pd.Series, where: str) -> pd.Series:
+    codes = column.str.strip().str.lower()
+    known = codes.isin(SUPPORTED)
+    _first_bad(~known, where, "currency", column, "is not a currency Stripe supports (e.g. USD)")
+    return codes
+
+
+def _moments(column: pd.Series, where: str, name: str) -> pd.Series:
+    found = pd.to_datetime(column, utc=True, errors="coerce", format="ISO8601")
+    _first_bad(found.isna(), where, name, column, "is not a date (e.g. 2026-10-01T12:00:00Z)")
+    return found
+
+
+def _amounts(column: pd.Series, currency: pd.Series, where: str) -> pd.Series:
+    """Major-unit decimals as integer minor units, exactly: digits are shifted, never
+    multiplied as floats; more decimals than the currency has is an error."""
+    text = column.str.strip()
+    parts = text.str.extract(r"^(?P<sign>-?)(?P<whole>\d+)(?:\.(?P<fraction>\d*))?$")
+    _first_bad(parts["whole"].isna(), where, "amount", column, "is not an amount (e.g. 10.50)")
+    _first_bad(parts["whole"].str.len() > 15, where, "amount", column, "is too large")
+    digits = currency.map(exponent)
+    fraction = parts["fraction"].fillna("")
+    too_long = fraction.str.rstrip("0").str.len() > digits
+    if too_long.any():
+        row = too_long.idxmax()
+        raise FileError(
+            f"{where}, row {row + 2}, column amount: {column[row]} {currency[row].upper()} has "
+            f"more decimals than {currency[row].upper()}'s {digits[row]}"
+        )
+    padded = [f"{f[:d]:0<{d}}" for f, d in zip(fraction, digits, strict=True)]
+    minor = (parts["whole"] + pd.Series(padded, index=parts.index)).astype("int64")
+    return minor.where(parts["sign"] != "-", -minor)
 
 
 STATEMENT_COLUMNS = ("date", "description", "amount", "currency")
@@ -100,29 +114,34 @@ STATEMENT_COLUMNS = ("date", "description", "amount", "currency")
 def read_bank_statement(path: Path | str) -> pd.DataFrame:
     """A bank statement's lines (date, description, amount in integer minor units, currency,
     reference): a CSV with the columns date, description, amount (major units, signed: money
-    in is positive) and currency, or an OFX file (.ofx/.qfx, read with ofxtools)."""
+    in is positive), currency and optionally reference, or an OFX file (.ofx/.qfx, read with
+    ofxtools)."""
     path = Path(path)
     if path.suffix.lower() in (".ofx", ".qfx"):
-        return _ofx_statement(path)
-    records = []
-    for number, row in enumerate(_rows(path, STATEMENT_COLUMNS, "bank statement"), start=2):
-        where = f"bank statement {path}, row {number}"
-        currency = _currency(row["currency"], where)
-        records.append(
-            {
-                "date": _moment(row["date"], where, "date").date(),
-                "description": (row["description"] or "").strip(),
-                "amount": _amount(row["amount"], currency, where),
-                "currency": currency,
-                "reference": row.get("reference") or f"row {number}",
-            }
-        )
-    return pd.DataFrame(records, columns=[*STATEMENT_COLUMNS, "reference"]).astype(
-        {"amount": "int64"}
+        table = _ofx_lines(path)
+    else:
+        table = _table(path, STATEMENT_COLUMNS, "bank statement")
+    where = f"bank statement {path}"
+    currency = _currencies(table["currency"], where)
+    references = (
+        table["reference"]
+        if "reference" in table
+        else pd.Series([f"row {n + 2}" for n in range(len(table))], index=table.index, dtype=object)
+    )
+    return pd.DataFrame(
+        {
+            "date": _moments(table["date"], where, "date").dt.date,
+            "description": table["description"].str.strip(),
+            "amount": _amounts(table["amount"], currency, where),
+            "currency": currency,
+            "reference": references,
+        },
+        columns=[*STATEMENT_COLUMNS, "reference"],
     )
 
 
-def _ofx_statement(path: Path) -> pd.DataFrame:
+def _ofx_lines(path: Path) -> pd.DataFrame:
+    """An OFX statement's transactions as text columns, like a CSV's."""
     from ofxtools.Parser import OFXTree
 
     tree = OFXTree()
@@ -130,22 +149,17 @@ def _ofx_statement(path: Path) -> pd.DataFrame:
         tree.parse(str(path))
         statements = tree.convert().statements
     except Exception as exc:  # ofxtools raises its own and parser errors alike
-        raise FileError(f"bank statement {path} is not a readable OFX file: {exc}") from None
-    records = []
-    for statement in statements:
-        for line in statement.transactions:
-            currency = _currency(
-                getattr(line.currency, "cursym", None) or statement.curdef, f"bank statement {path}"
-            )
-            records.append(
-                {
-                    "date": line.dtposted.date(),
-                    "description": " ".join(filter(None, (line.name, line.memo))),
-                    "amount": _amount(str(line.trnamt), currency, f"bank statement {path}"),
-                    "currency": currency,
-                    "reference": line.fitid,
-                }
-            )
-    return pd.DataFrame(records, columns=[*STATEMENT_COLUMNS, "reference"]).astype(
-        {"amount": "int64"}
-    )
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise FileError(f"bank statement {path} is not a readable OFX file: {reason}") from None
+    rows = [
+        {
+            "date": line.dtposted.date().isoformat(),
+            "description": " ".join(filter(None, (line.name, line.memo))),
+            "amount": str(line.trnamt),
+            "currency": getattr(line.currency, "cursym", None) or statement.curdef,
+            "reference": line.fitid,
+        }
+        for statement in statements
+        for line in statement.transactions
+    ]
+    return pd.DataFrame(rows, columns=[*STATEMENT_COLUMNS, "reference"], dtype=object)

@@ -129,12 +129,17 @@ class Session:
             objects or sync_module.DEFAULT_KINDS, since=frames.moment(since, "since"), full=full
         )
 
-    def frame(self, name: str, start=None, end=None, *, sync: bool = False, **filters):
+    def frame(
+        self, name: str, start=None, end=None, *, sync: bool = False, columns=None, **filters
+    ):
         """Objects of one type created in [start, end) as a typed DataFrame, from the store
-        (synced first when `sync` is True). Filters are column=value equalities."""
+        (synced first when `sync` is True). Filters are column=value (or column=[values]);
+        `columns` narrows what is read."""
         if sync:
             self.sync([name] if name != "cards" else ["customers"])
-        return frames.load(self.store, self.partition(), name, start, end, **filters)
+        return frames.load(
+            self.store, self.partition(), name, start, end, columns=columns, **filters
+        )
 
     def balance_at(self, moment) -> pd.DataFrame:
         """The account's balance (available and pending) per currency at `moment`: the sum

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 
@@ -43,3 +44,28 @@ def lookup(keys: pd.Series, values: pd.Series) -> pd.Series:
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = values.astype("object")
     return values.reindex(keys.to_numpy()).set_axis(keys.index)
+
+
+class Rows:
+    """The rows of `table` (indexed by unique id) that `keys` name, found once with one
+    hash lookup; each column is then taken by position, aligned with `keys`, missing where
+    a key is unknown (integers stay integers, as pandas' nullable Int64)."""
+
+    def __init__(self, table: pd.DataFrame, keys: pd.Series):
+        self.table = table
+        self.index = keys.index
+        self.positions = (
+            table.index.get_indexer(keys.to_numpy()) if len(table) else np.full(len(keys), -1)
+        )
+        self.found = self.positions >= 0
+
+    def __getitem__(self, column: str) -> pd.Series:
+        values = self.table[column] if column in self.table else pd.Series(dtype=object)
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype("object")
+        if not len(values):
+            return pd.Series([None] * len(self.index), index=self.index, dtype=object)
+        taken = values.to_numpy()[np.where(self.found, self.positions, 0)]
+        if values.dtype == "int64":
+            return pd.Series(pd.arrays.IntegerArray(taken, ~self.found), index=self.index)
+        return pd.Series(taken, index=self.index, dtype=values.dtype).where(self.found)

@@ -62,11 +62,17 @@ def _payments(charges: pd.DataFrame) -> pd.DataFrame:
             "charge": captured["id"],
         }
     )
-    grouped = frame.groupby("order_id")
+    grouped = frame.groupby("order_id", sort=False)
     result = grouped[["captured", "refunded", "whole"]].sum()
     result["charges"] = grouped.size()
-    result["charge_ids"] = grouped["charge"].agg(" ".join)
-    result["paid_currency"] = grouped["currency"].agg(lambda values: ",".join(sorted(set(values))))
+    result["charge_ids"] = grouped["charge"].first()
+    result["currencies"] = grouped["currency"].nunique()
+    result["paid_currency"] = grouped["currency"].first()
+    several = frame[frame["order_id"].isin(result.index[result["charges"] > 1])]
+    if len(several):
+        result.loc[several["order_id"].unique(), "charge_ids"] = several.groupby("order_id")[
+            "charge"
+        ].agg(" ".join)
     return result
 
 
@@ -79,9 +85,12 @@ def match(orders: pd.DataFrame, charges: pd.DataFrame) -> pd.DataFrame:
         result[column] = lookup(result["order_id"], paid[column]).fillna(0).astype("int64")
     result["charge_ids"] = lookup(result["order_id"], paid["charge_ids"])
     paid_currency = lookup(result["order_id"], paid["paid_currency"])
+    currencies = lookup(result["order_id"], paid["currencies"]).fillna(0)
     expected = result["amount"].where(result["status"].isin(SOLD), 0)
     result["difference"] = result["captured"] - expected
-    other_currency = paid_currency.notna() & (paid_currency != result["currency"])
+    other_currency = (currencies > 1) | (
+        paid_currency.notna() & (paid_currency != result["currency"])
+    )
     classes = pd.Series("matched", index=result.index, dtype="object")
     classes[(result["difference"] != 0) | other_currency] = "amount_mismatch"
     classes[result["status"].isin(SOLD) & (result["charges"] == 0)] = "missing_payment"

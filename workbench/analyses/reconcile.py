@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
-from workbench.analyses._frames import lookup
+from workbench.analyses._frames import Rows, lookup
 
 COLUMNS = [
     "automatic_payout_id",
@@ -71,41 +72,26 @@ def itemized(
     ]
     category = items["reporting_category"].astype("object")
     source = items["source"]
-    refund = refunds.set_index("id")
-    dispute = disputes.set_index("id")
-    charge_id = source.where(category == "charge")
-    charge_id = charge_id.fillna(lookup(source, refund["charge"]).where(category.isin(REFUNDED)))
-    charge_id = charge_id.fillna(lookup(source, dispute["charge"]).where(category.isin(DISPUTED)))
-    charge = charges.set_index("id")
-    payout = payouts.set_index("id")
-
-    def of_charge(column: str) -> pd.Series:
-        return (
-            lookup(charge_id, charge[column])
-            if column in charge
-            else pd.Series(None, index=items.index)
-        )
-
-    facing_amount = (
-        lookup(source, refund["amount"])
-        .where(category.isin(REFUNDED))
-        .fillna(lookup(source, dispute["amount"]).where(category.isin(DISPUTED)))
-        .fillna(of_charge("amount").where(category == "charge"))
+    refunded, disputed = category.isin(REFUNDED), category.isin(DISPUTED)
+    refund = Rows(refunds.set_index("id"), source.where(refunded))
+    dispute = Rows(disputes.set_index("id"), source.where(disputed))
+    charge_id = (
+        source.where(category == "charge").fillna(refund["charge"]).fillna(dispute["charge"])
     )
-    facing_currency = (
-        lookup(source, refund["currency"].astype("object"))
-        .where(category.isin(REFUNDED))
-        .fillna(lookup(source, dispute["currency"].astype("object")).where(category.isin(DISPUTED)))
-        .fillna(of_charge("currency").astype("object").where(category == "charge"))
-    )
-    customer_id = of_charge("customer")
-    emails = customers.set_index("id")["email"] if len(customers) else pd.Series(dtype=object)
-    descriptor = of_charge("statement_descriptor").fillna(of_charge("statement_descriptor_suffix"))
+    charge = Rows(charges.set_index("id"), charge_id)
+    payout = Rows(payouts.set_index("id"), items["payout"])
+    facing_amount = refund["amount"].fillna(dispute["amount"])
+    facing_amount = facing_amount.fillna(charge["amount"].where(category == "charge"))
+    facing_currency = refund["currency"].fillna(dispute["currency"])
+    facing_currency = facing_currency.fillna(charge["currency"].where(category == "charge"))
+    customer_id = charge["customer"]
+    emails = Rows(customers.set_index("id"), customer_id)["email"]
+    descriptor = charge["statement_descriptor"].fillna(charge["statement_descriptor_suffix"])
     result = pd.DataFrame(
         {
             "automatic_payout_id": items["payout"],
-            "automatic_payout_effective_at": lookup(items["payout"], payout["arrival_date"]),
-            "payout_status": lookup(items["payout"], payout["status"].astype("object")),
+            "automatic_payout_effective_at": payout["arrival_date"],
+            "payout_status": payout["status"],
             "balance_transaction_id": items["id"],
             "created_utc": items["created"],
             "available_on_utc": items["available_on"],
@@ -116,33 +102,28 @@ def itemized(
             "reporting_category": category,
             "source_id": source,
             "description": items["description"],
-            "customer_facing_amount": facing_amount.astype("Int64"),
+            "customer_facing_amount": facing_amount,
             "customer_facing_currency": facing_currency,
             "customer_id": customer_id,
-            "customer_email": lookup(customer_id, emails),
+            "customer_email": emails,
             "charge_id": charge_id,
-            "payment_intent_id": of_charge("payment_intent"),
-            "charge_created_utc": of_charge("created"),
-            "order_id": of_charge("metadata.order_id"),
-            "card_brand": of_charge("card_brand").astype("object"),
-            "card_funding": of_charge("card_funding").astype("object"),
-            "card_country": of_charge("card_country").astype("object"),
+            "payment_intent_id": charge["payment_intent"],
+            "charge_created_utc": charge["created"],
+            "order_id": charge["metadata.order_id"],
+            "card_brand": charge["card_brand"],
+            "card_funding": charge["card_funding"],
+            "card_country": charge["card_country"],
             "statement_descriptor": descriptor,
-            "dispute_reason": lookup(source, dispute["reason"].astype("object")).where(
-                category.isin(DISPUTED)
-            ),
+            "dispute_reason": dispute["reason"],
         },
         columns=COLUMNS,
     )
-    return result.sort_values(
-        [
-            "automatic_payout_effective_at",
-            "automatic_payout_id",
-            "created_utc",
-            "balance_transaction_id",
-        ],
-        ignore_index=True,
-    )
+    # By payout (arrival, then id), keeping the frames' created order within each: a stable
+    # sort on the payout's rank, not a sort of a million id strings.
+    rank = payouts.sort_values(["arrival_date", "id"]).reset_index(drop=True)
+    order = Rows(pd.DataFrame({"rank": rank.index}, index=rank["id"]), items["payout"])["rank"]
+    positions = np.argsort(order.to_numpy(dtype="int64", na_value=-1), kind="stable")
+    return result.iloc[positions].reset_index(drop=True)
 
 
 def checks(items: pd.DataFrame, payouts: pd.DataFrame) -> pd.DataFrame:
