@@ -13,7 +13,7 @@ import random
 import string
 
 from workbench.sandbox.exceptions import ResourceMissing
-from workbench.sandbox.state import Store, loads
+from workbench.sandbox.state import AccountState, loads
 
 API_VERSION = "2026-10-28.endive"
 EVENT_RETENTION = 30 * 86400
@@ -58,7 +58,7 @@ def _token(length: int, rng: random.Random) -> str:
 class Backend:
     def __init__(
         self,
-        store: Store,
+        store: AccountState,
         *,
         now: int | None = None,
         rng: random.Random | None = None,

@@ -43,7 +43,7 @@ from workbench.sandbox.models import (
     payment_intents,
     refunds,
 )
-from workbench.sandbox.state import Store
+from workbench.sandbox.state import AccountState
 
 DAY = 86400
 ORDERS_PER_DAY = 40  # at scale 1, on a weekday
@@ -129,7 +129,7 @@ def months_before(moment: int, months: int) -> int:
 
 class Seeder:
     def __init__(
-        self, store: Store, *, until: int, months: int, seed: int, scale: float, name: str
+        self, store: AccountState, *, until: int, months: int, seed: int, scale: float, name: str
     ):
         self.store = store
         self.until = until
@@ -533,7 +533,7 @@ def orders_path(data_dir: Path, account: str) -> Path:
 
 
 def seed(
-    store: Store,
+    store: AccountState,
     *,
     until: int,
     months: int = 6,
@@ -586,7 +586,7 @@ def seed(
     return truth
 
 
-def ensure(store: Store, data_dir: Path, name: str, *, announce=None) -> dict | None:
+def ensure(store: AccountState, data_dir: Path, name: str, *, announce=None) -> dict | None:
     """Seed an empty account with the default history (six months until now); a lock file
     keeps two processes from seeding it at once. Returns the ground truth when it seeded."""
     lock_path = store.path.with_suffix(".seed.lock")
