@@ -145,6 +145,14 @@ class TestEvents:
         newest = several[0].created
         assert client.v1.events.list(params={"created": {"gt": newest}}).data == []
 
+    def test_a_nested_account_setting_change_is_an_event(self, client, raw):
+        raw("POST", "/_sandbox/account", {"interval": "weekly"})
+        (event,) = client.v1.events.list(params={"type": "account.updated"}).data
+        schedule = event.data.object.settings.payouts.schedule
+        assert (schedule.interval, schedule.weekly_anchor) == ("weekly", "monday")
+        previous = event.data.previous_attributes.settings.payouts.schedule
+        assert (previous.interval, previous.weekly_anchor) == ("daily", None)
+
     def test_events_older_than_30_days_are_gone(self, client, raw):
         client.v1.customers.create()
         assert len(client.v1.events.list().data) == 1

@@ -13,13 +13,14 @@ import time
 
 from workbench.sandbox import ledger
 from workbench.sandbox.backend import EVENT_RETENTION, Backend
-from workbench.sandbox.models import charges, disputes, payouts
+from workbench.sandbox.models import charges, disputes, payment_intents, payouts
 from workbench.sandbox.state import AccountState
 
 IDEMPOTENCY_RETENTION = 24 * 3600
 DUE_HANDLERS = (
     ("payout", payouts.advance),
     ("charge", charges.expire),
+    ("payment_intent", payment_intents.expire),
     ("dispute", disputes.expire),
 )
 

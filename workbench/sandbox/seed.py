@@ -497,8 +497,13 @@ class Seeder:
         self.history.planted["refunded_order"].append(order.order_id)
 
     def mark_open_authorizations(self) -> None:
+        """Authorizations still open at the end: charges due to expire, and the charges of
+        PaymentIntents due to expire (a PaymentIntent's authorization expires with it)."""
         rows = self.store.conn.execute(
-            "SELECT id FROM objects WHERE object = 'charge' AND due IS NOT NULL ORDER BY created"
+            "SELECT id FROM objects WHERE object = 'charge' AND id IN ("
+            "SELECT id FROM objects WHERE due IS NOT NULL AND object = 'charge' UNION ALL "
+            "SELECT json_extract(data, '$.latest_charge') FROM objects "
+            "WHERE due IS NOT NULL AND object = 'payment_intent') ORDER BY created, seq"
         ).fetchall()
         self.history.open_authorizations = [row[0] for row in rows]
 

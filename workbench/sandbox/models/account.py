@@ -169,7 +169,7 @@ def retrieve(backend: Backend, params: dict) -> dict:
 def configure(backend: Backend, params: dict) -> dict:
     """/_sandbox/account: country, payout schedule and delay, and the bank account number."""
     account = backend.account
-    before = retrieve(backend, {})
+    before = backend.snapshot(retrieve(backend, {}))
     if "country" in params:
         account["country"] = params["country"]
         account["default_currency"] = COUNTRIES[params["country"]]
@@ -188,7 +188,10 @@ def configure(backend: Backend, params: dict) -> dict:
         bank = backend.store.setting("bank_account")
         bank["account_number"] = params["bank_account_number"]
         backend.store.set_setting("bank_account", bank)
+    # The account is a setting, not a stored object, and its event shows it as
+    # GET /v1/account does: so the diff is made here rather than by backend.change.
     after = retrieve(backend, {})
-    if before != after:
-        backend.emit("account.updated", after, changes(before, after))
+    previous = changes(before, after)
+    if previous:
+        backend.emit("account.updated", after, previous)
     return {"account": after, "bank_account": backend.store.setting("bank_account")}

@@ -2,16 +2,17 @@
 
 The Charges API and PaymentIntents both end here: `authorize` decides the outcome from the
 test card, stores the charge (a declined one as `failed`, as Stripe keeps it) and raises the
-card error; `capture` writes the balance transaction; `release` lets an authorization go.
+card error; `capture_charge` writes the balance transaction. Releasing an authorization is
+the refund's (models/refunds.py); a PaymentIntent's authorization expires with its intent.
 """
 
 from __future__ import annotations
 
-from workbench.sandbox import cards, ledger, lists, search
-from workbench.sandbox.backend import Backend, changes
+from workbench.sandbox import cards, ledger, lists, metadata, search
+from workbench.sandbox.backend import Backend
 from workbench.sandbox.currencies import SUPPORTED
 from workbench.sandbox.exceptions import CardError, InvalidRequest, ResourceMissing
-from workbench.sandbox.models import customers, disputes, payment_intents, refunds, tokens
+from workbench.sandbox.models import customers, disputes, refunds, tokens
 
 AUTHORIZATION_DAYS = 7
 DAY = 86400
@@ -185,7 +186,7 @@ def authorize(
         "fraud_details": {"stripe_report": None, "user_report": None},
         "level3": None,
         "livemode": False,
-        "metadata": {k: v for k, v in (params.get("metadata") or {}).items() if v is not None},
+        "metadata": metadata.merge({}, params.get("metadata")),
         "on_behalf_of": None,
         "outcome": _outcome(backend, card),
         "paid": not declined,
@@ -215,7 +216,9 @@ def authorize(
     }
     if capture and not declined:
         _record_capture(backend, charge, amount, card)
-    backend.store.insert(charge, private={"number": card.number}, due=capture_before)
+    # A PaymentIntent's authorization expires with the intent (payment_intents.expire).
+    due = capture_before if payment_intent is None else None
+    backend.store.insert(charge, private={"number": card.number}, due=due)
     if declined:
         backend.emit("charge.failed", charge)
         raise card.decline.error(charge=charge_id)
@@ -262,11 +265,9 @@ def capture_charge(backend: Backend, charge: dict, amount: int | None) -> dict:
             param="amount",
         )
     ledger.check_amount(amount, charge["currency"])
-    before = backend.snapshot(charge)
     card = cards.lookup(_number(backend, charge))
-    _record_capture(backend, charge, amount, card)
-    backend.store.update(charge, due=None)
-    backend.emit("charge.captured", charge, changes(before, charge))
+    with backend.change(charge, "charge.captured", due=None):
+        _record_capture(backend, charge, amount, card)
     if card.dispute:
         disputes.open_dispute(backend, charge, card.dispute)
     return charge
@@ -289,30 +290,13 @@ def _record_capture(backend: Backend, charge: dict, amount: int, card: cards.Tes
     )
 
 
-def release(
-    backend: Backend, charge: dict, reason: str | None, metadata: dict | None = None
-) -> dict:
-    """Let an uncaptured authorization go: the charge is refunded, no money moves."""
-    before = backend.snapshot(charge)
-    refund = refunds.refund_object(backend, charge, charge["amount"], reason, metadata or {})
-    backend.store.insert(refund)
-    charge.update(refunded=True, amount_refunded=charge["amount"])
-    backend.store.update(charge, due=None)
-    backend.emit("refund.created", refund)
-    if reason == "expired_uncaptured_charge":
-        backend.emit("charge.expired", charge, changes(before, charge))
-    backend.emit("charge.refunded", charge, changes(before, charge))
-    return refund
-
-
 def expire(backend: Backend, charge_id: str) -> None:
-    """An authorization 7 days old is released, and its PaymentIntent canceled."""
+    """An authorization 7 days old is released (what is no longer open just stops being due)."""
     charge = backend.get(charge_id, "charge")
     if charge["captured"] or charge["refunded"] or charge["status"] != "succeeded":
+        backend.store.update(charge, due=None)
         return
-    release(backend, charge, "expired_uncaptured_charge")
-    if charge["payment_intent"]:
-        payment_intents.cancel_expired(backend, charge["payment_intent"])
+    refunds.release(backend, charge, "expired_uncaptured_charge")
 
 
 # the Charges API
@@ -320,7 +304,7 @@ def expire(backend: Backend, charge_id: str) -> None:
 
 def _payment_source(backend: Backend, params: dict) -> tuple[dict, cards.TestCard, str | None]:
     customer_id = params.get("customer")
-    customer = customers.live_customer(backend, customer_id) if customer_id else None
+    customer = backend.get(customer_id, "customer", param="customer") if customer_id else None
     source = params.get("source")
     if source is None:
         if customer is None:
@@ -368,22 +352,18 @@ def retrieve(backend: Backend, params: dict, charge: str) -> dict:
 
 def update(backend: Backend, params: dict, charge: str) -> dict:
     obj = backend.get(charge, "charge")
-    before = backend.snapshot(obj)
-    for key in ("description", "receipt_email", "transfer_group"):
-        if key in params:
-            obj[key] = params[key]
-    if "shipping" in params:
-        obj["shipping"] = customers.shipping_object(params["shipping"])
-    if "metadata" in params:
-        obj["metadata"] = customers.merge_metadata(obj["metadata"], params["metadata"])
-    if "customer" in params and params["customer"]:
-        if obj["customer"] and obj["customer"] != params["customer"]:
-            raise InvalidRequest("This charge already has a customer.", param="customer")
-        obj["customer"] = customers.live_customer(backend, params["customer"])["id"]
-    backend.store.update(obj)
-    previous = changes(before, obj)
-    if previous:
-        backend.emit("charge.updated", obj, previous)
+    with backend.change(obj, "charge.updated"):
+        for key in ("description", "receipt_email", "transfer_group"):
+            if key in params:
+                obj[key] = params[key]
+        if "shipping" in params:
+            obj["shipping"] = customers.shipping_object(params["shipping"])
+        if "metadata" in params:
+            obj["metadata"] = metadata.merge(obj["metadata"], params["metadata"])
+        if "customer" in params and params["customer"]:
+            if obj["customer"] and obj["customer"] != params["customer"]:
+                raise InvalidRequest("This charge already has a customer.", param="customer")
+            obj["customer"] = backend.get(params["customer"], "customer", param="customer")["id"]
     return obj
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from workbench.sandbox import cards, lists
-from workbench.sandbox.backend import Backend, changes
+from workbench.sandbox import cards, lists, metadata
+from workbench.sandbox.backend import Backend
 from workbench.sandbox.exceptions import InvalidRequest, ResourceMissing
-from workbench.sandbox.models import customers, tokens
+from workbench.sandbox.models import tokens
 
 OTHER_TYPES = (
     "acss_debit affirm afterpay_clearpay alipay alma amazon_pay au_becs_debit bacs_debit "
@@ -38,7 +38,7 @@ def payment_method_object(
     card: cards.TestCard,
     fields: dict,
     billing: dict | None,
-    metadata: dict | None,
+    given_metadata: dict | None,
 ) -> dict:
     brand = cards.BRANDS[card.brand][1]
     address = (billing or {}).get("address") or {}
@@ -75,7 +75,7 @@ def payment_method_object(
         "customer": None,
         "customer_account": None,
         "livemode": False,
-        "metadata": {k: v for k, v in (metadata or {}).items() if v is not None},
+        "metadata": metadata.merge({}, given_metadata),
         "radar_options": None,
         "type": "card",
     }
@@ -139,30 +139,26 @@ def retrieve(backend: Backend, params: dict, payment_method: str) -> dict:
 
 def update(backend: Backend, params: dict, payment_method: str) -> dict:
     method = backend.get(payment_method, "payment_method")
-    before = backend.snapshot(method)
-    if "billing_details" in params:
-        method["billing_details"] = _billing(params["billing_details"])
-    if "metadata" in params:
-        method["metadata"] = customers.merge_metadata(method["metadata"], params["metadata"])
-    card_params = params.get("card") or {}
-    if card_params:
-        month, year = tokens.check_expiry(
-            card_params.get("exp_month", method["card"]["exp_month"]),
-            card_params.get("exp_year", method["card"]["exp_year"]),
-            backend.now,
-        )
-        method["card"].update(exp_month=month, exp_year=year)
-    backend.store.update(method)
-    previous = changes(before, method)
-    if previous:
-        backend.emit("payment_method.updated", method, previous)
+    with backend.change(method, "payment_method.updated"):
+        if "billing_details" in params:
+            method["billing_details"] = _billing(params["billing_details"])
+        if "metadata" in params:
+            method["metadata"] = metadata.merge(method["metadata"], params["metadata"])
+        card_params = params.get("card") or {}
+        if card_params:
+            month, year = tokens.check_expiry(
+                card_params.get("exp_month", method["card"]["exp_month"]),
+                card_params.get("exp_year", method["card"]["exp_year"]),
+                backend.now,
+            )
+            method["card"].update(exp_month=month, exp_year=year)
     return method
 
 
 def attach(backend: Backend, params: dict, payment_method: str) -> dict:
     if not params.get("customer"):
         raise InvalidRequest("Must provide customer or customer_account.", code="parameter_missing")
-    customer = customers.live_customer(backend, params["customer"])
+    customer = backend.get(params["customer"], "customer", param="customer")
     method, card = resolve(backend, payment_method, "payment_method")
     if method["customer"] and method["customer"] != customer["id"]:
         raise InvalidRequest(
@@ -185,16 +181,14 @@ def detach(backend: Backend, params: dict, payment_method: str) -> dict:
             "detachment is impossible.",
             code="payment_method_unexpected_state",
         )
-    before = backend.snapshot(method)
-    method["customer"] = None
-    backend.store.update(method)
-    backend.emit("payment_method.detached", method, changes(before, method))
+    with backend.change(method, "payment_method.detached"):
+        method["customer"] = None
     return method
 
 
 def list_(backend: Backend, params: dict) -> str:
     if params.get("customer"):
-        customers.live_customer(backend, params["customer"])
+        backend.get(params["customer"], "customer", param="customer")
     return lists.page(
         backend,
         "payment_method",
@@ -205,7 +199,7 @@ def list_(backend: Backend, params: dict) -> str:
 
 
 def list_for_customer(backend: Backend, params: dict, customer: str) -> str:
-    customers.live_customer(backend, customer)
+    backend.get(customer, "customer", param="customer")
     return lists.page(
         backend,
         "payment_method",

@@ -1,11 +1,13 @@
-"""Refunds: full or partial, never more than what remains, each with its balance transaction."""
+"""Refunds: full or partial, never more than what remains, each with its balance transaction;
+and the Refund that releases an uncaptured authorization (refunded before capture, expired,
+or its PaymentIntent canceled), which moves no money.
+"""
 
 from __future__ import annotations
 
-from workbench.sandbox import ledger, lists
-from workbench.sandbox.backend import Backend, changes
+from workbench.sandbox import ledger, lists, metadata
+from workbench.sandbox.backend import Backend
 from workbench.sandbox.exceptions import InvalidRequest, ResourceMissing
-from workbench.sandbox.models import charges, customers
 
 DESTINATION_TYPES = (
     "affirm afterpay_clearpay alipay alma amazon_pay au_bank_transfer blik br_bank_transfer "
@@ -18,7 +20,7 @@ SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}
 
 
 def refund_object(
-    backend: Backend, charge: dict, amount: int, reason: str | None, metadata: dict
+    backend: Backend, charge: dict, amount: int, reason: str | None, given_metadata: dict | None
 ) -> dict:
     return {
         "id": backend.new_id("re"),
@@ -44,7 +46,7 @@ def refund_object(
         "failure_balance_transaction": None,
         "failure_reason": None,
         "instructions_email": None,
-        "metadata": {k: v for k, v in metadata.items() if v is not None},
+        "metadata": metadata.merge({}, given_metadata),
         "next_action": None,
         "payment_intent": charge["payment_intent"],
         "payment_method": charge["payment_method"],
@@ -104,7 +106,7 @@ def create(backend: Backend, params: dict) -> dict:
                 "amount",
                 param="amount",
             )
-        return charges.release(backend, charge, params.get("reason"), params.get("metadata"))
+        return release(backend, charge, params.get("reason"), params.get("metadata"))
     released = charge["amount"] - charge["amount_captured"]  # by a partial capture
     remaining = charge["amount_captured"] - (charge["amount_refunded"] - released)
     amount = params.get("amount", remaining)
@@ -115,17 +117,29 @@ def create(backend: Backend, params: dict) -> dict:
             f"({_money(remaining, charge['currency'])})",
             param="amount",
         )
-    before = backend.snapshot(charge)
-    refund = refund_object(
-        backend, charge, amount, params.get("reason"), params.get("metadata") or {}
-    )
-    refund["balance_transaction"] = ledger.refund_transaction(backend, refund, charge)["id"]
-    backend.store.insert(refund)
-    charge["amount_refunded"] += amount
-    charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
-    backend.store.update(charge)
-    backend.emit("refund.created", refund)
-    backend.emit("charge.refunded", charge, changes(before, charge))
+    with backend.change(charge, "charge.refunded"):
+        refund = refund_object(
+            backend, charge, amount, params.get("reason"), params.get("metadata")
+        )
+        refund["balance_transaction"] = ledger.refund_transaction(backend, refund, charge)["id"]
+        backend.store.insert(refund)
+        backend.emit("refund.created", refund)
+        charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+    return refund
+
+
+def release(
+    backend: Backend, charge: dict, reason: str | None, given_metadata: dict | None = None
+) -> dict:
+    """Let an uncaptured authorization go: a Refund of all of it, and no money moves."""
+    expired = reason == "expired_uncaptured_charge"
+    events = ("charge.expired", "charge.refunded") if expired else ("charge.refunded",)
+    with backend.change(charge, *events, due=None):
+        refund = refund_object(backend, charge, charge["amount"], reason, given_metadata)
+        backend.store.insert(refund)
+        backend.emit("refund.created", refund)
+        charge.update(refunded=True, amount_refunded=charge["amount"])
     return refund
 
 
@@ -145,13 +159,9 @@ def retrieve(backend: Backend, params: dict, refund: str) -> dict:
 
 def update(backend: Backend, params: dict, refund: str) -> dict:
     obj = backend.get(refund, "refund")
-    before = backend.snapshot(obj)
-    if "metadata" in params:
-        obj["metadata"] = customers.merge_metadata(obj["metadata"], params["metadata"])
-    backend.store.update(obj)
-    previous = changes(before, obj)
-    if previous:
-        backend.emit("refund.updated", obj, previous)
+    with backend.change(obj, "refund.updated"):
+        if "metadata" in params:
+            obj["metadata"] = metadata.merge(obj["metadata"], params["metadata"])
     return obj
 
 
