@@ -243,7 +243,10 @@ class TestAuthorizeAndCapture:
         )
         assert client.v1.balance_transactions.retrieve(captured.balance_transaction).amount == 5000
 
-    def test_partial_capture_releases_the_rest(self, client):
+    def test_partial_capture_books_the_authorization_and_its_reversal(self, client):
+        """Stripe's reporting categories page: two balance transactions, one for the whole
+        authorization and a `refund` (partial_capture_reversal) for the uncaptured part,
+        summing to what was captured; the released part is a Refund on the charge."""
         auth = charge(client, capture=False, amount=5000)
         captured = client.v1.charges.capture(auth.id, params={"amount": 3200})
         assert (captured.amount_captured, captured.amount_refunded, captured.refunded) == (
@@ -251,12 +254,34 @@ class TestAuthorizeAndCapture:
             1800,
             False,
         )
-        transaction = client.v1.balance_transactions.retrieve(captured.balance_transaction)
-        assert transaction.amount == 3200
-        assert transaction.fee == 123  # 2.9% of 32.00 is 0.928, rounded to 0.93, plus 0.30
+        (refund,) = client.v1.refunds.list(params={"charge": auth.id}).data
+        assert (refund.amount, refund.reason, refund.status) == (1800, None, "succeeded")
+        assert refund.destination_details.card.type == "reversal"
+        whole = client.v1.balance_transactions.retrieve(captured.balance_transaction)
+        reversal = client.v1.balance_transactions.retrieve(refund.balance_transaction)
+        # The fee is the fee of a 32.00 charge (2.9% is 0.928, so 0.93, plus 0.30 = 1.23):
+        # 1.75 on the whole 50.00 (1.45 + 0.30), 0.52 of it given back with the reversal.
+        assert (whole.type, whole.reporting_category, whole.source) == ("charge", "charge", auth.id)
+        assert (whole.amount, whole.fee, whole.net) == (5000, 175, 4825)
+        assert (reversal.type, reversal.reporting_category, reversal.source) == (
+            "refund",
+            "partial_capture_reversal",
+            refund.id,
+        )
+        assert (reversal.amount, reversal.fee, reversal.net) == (-1800, -52, -1748)
+        assert [(d.type, d.amount) for d in reversal.fee_details] == [("stripe_fee", -52)]
+        assert (whole.amount + reversal.amount, whole.fee + reversal.fee) == (3200, 123)
+        assert (reversal.status, reversal.available_on) == (whole.status, whole.available_on)
+        expanded = client.v1.charges.retrieve(auth.id, params={"expand": ["refunds"]})
+        assert [r.id for r in expanded.refunds.data] == [refund.id]
         with pytest.raises(stripe.InvalidRequestError) as caught:
             client.v1.refunds.create(params={"charge": auth.id, "amount": 3201})
         assert "greater than unrefunded amount" in caught.value.user_message
+        rest = client.v1.refunds.create(params={"charge": auth.id})
+        assert rest.amount == 3200
+        assert client.v1.balance_transactions.retrieve(rest.balance_transaction).amount == -3200
+        after = client.v1.charges.retrieve(auth.id)
+        assert (after.amount_refunded, after.refunded) == (5000, True)
 
     def test_capture_errors(self, client):
         auth = charge(client, capture=False, amount=5000)
@@ -382,6 +407,18 @@ class TestPaymentIntents:
         with pytest.raises(stripe.InvalidRequestError) as caught:
             client.v1.payment_intents.capture(intent.id)
         assert caught.value.code == "payment_intent_unexpected_state"
+        # Booked as the Charges API books a partial capture: 50.00 with its fee (1.45 + 0.30),
+        # then 10.00 reversed with the fee's difference to a 40.00 charge (1.16 + 0.30).
+        (refund,) = client.v1.refunds.list(params={"payment_intent": intent.id}).data
+        assert (refund.amount, refund.charge, refund.payment_intent) == (1000, made.id, intent.id)
+        whole = client.v1.balance_transactions.retrieve(made.balance_transaction)
+        reversal = client.v1.balance_transactions.retrieve(refund.balance_transaction)
+        assert (whole.amount, whole.fee) == (5000, 175)
+        assert (reversal.reporting_category, reversal.amount, reversal.fee) == (
+            "partial_capture_reversal",
+            -1000,
+            -29,
+        )
 
     def test_decline_leaves_the_intent_retryable(self, client):
         with pytest.raises(stripe.CardError) as caught:

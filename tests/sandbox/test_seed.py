@@ -11,6 +11,7 @@ import pytest
 import requests
 import stripe
 
+from tests.sandbox_rates import settled
 from workbench import sandbox
 from workbench.sandbox import seed
 from workbench.sandbox.server import Api
@@ -115,6 +116,34 @@ def test_the_history_has_what_an_analyst_needs(history):
         account = client.v1.accounts.retrieve_current()
         assert account.id == truth["account"]
         assert client.v1.balance.retrieve().livemode is False
+
+
+def test_partial_captures_are_booked_as_stripe_books_them(history):
+    """For every partial capture in the truth: the charge shows the authorized and captured
+    amounts, the released part is a Refund with a partial_capture_reversal, and the charge's
+    two entries sum to the captured amount in the settlement currency."""
+    directory, truth = history
+    assert truth["partial_captures"], "the history has partial captures"
+    with sandbox.start(directory) as server:
+        client = stripe.StripeClient(server.api_key, base_addresses={"api": server.url})
+        for capture in truth["partial_captures"]:
+            assert capture["released"] == capture["authorized"] - capture["captured"] > 0
+            charge = client.v1.charges.retrieve(
+                capture["charge"],
+                params={"expand": ["balance_transaction", "refunds.data.balance_transaction"]},
+            )
+            assert (charge.amount, charge.amount_captured) == (
+                capture["authorized"],
+                capture["captured"],
+            )
+            released = [
+                r
+                for r in charge.refunds.data
+                if r.balance_transaction.reporting_category == "partial_capture_reversal"
+            ]
+            assert [r.amount for r in released] == [capture["released"]]
+            entries = charge.balance_transaction.amount + released[0].balance_transaction.amount
+            assert entries == settled(capture["captured"], charge.currency)
 
 
 def test_orders_file_matches_except_the_planted_discrepancies(history):

@@ -116,6 +116,8 @@ class History:
     expiring_cards: list[str] = field(default_factory=list)
     without_default: list[str] = field(default_factory=list)
     open_authorizations: list[str] = field(default_factory=list)
+    # per partial capture: the charge and its authorized, captured and released amounts
+    partial_captures: list[dict] = field(default_factory=list)
     failed_payout_day: int | None = None
 
 
@@ -415,6 +417,14 @@ class Seeder:
         order.status = "paid"
         if amount is not None:
             order.amount = amount  # the shop shipped less and charged what it shipped
+            self.history.partial_captures.append(
+                {
+                    "charge": charge_id,
+                    "authorized": charge["amount"],
+                    "captured": amount,
+                    "released": charge["amount"] - amount,
+                }
+            )
         self.plan_refund(moment, order, charge_id)
 
     def do_refund(self, moment: int, charge_id: str, order: Order, full: bool) -> None:
@@ -581,6 +591,7 @@ def seed(
         "expiring_cards": history.expiring_cards,
         "customers_without_default": history.without_default,
         "open_authorizations": history.open_authorizations,
+        "partial_captures": history.partial_captures,
         "failed_payout_day": history.failed_payout_day,
         "seconds": round(time.monotonic() - started, 1),
     }

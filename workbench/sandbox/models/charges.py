@@ -274,20 +274,12 @@ def capture_charge(backend: Backend, charge: dict, amount: int | None) -> dict:
 
 
 def _record_capture(backend: Backend, charge: dict, amount: int, card: cards.TestCard) -> None:
-    """Write the charge's balance transaction; the uncaptured rest counts as refunded."""
-    transaction = ledger.charge_transaction(
-        backend,
-        charge,
-        amount,
-        charge["payment_method_details"]["card"]["country"],
-        immediately=card.bypass_pending,
-    )
-    charge.update(
-        captured=True,
-        amount_captured=amount,
-        amount_refunded=charge["amount"] - amount,
-        balance_transaction=transaction["id"],
-    )
+    """Book a capture: a `charge` balance transaction for the whole authorization; less
+    captured than authorized, the rest released by a Refund (see ledger.py)."""
+    transaction = ledger.charge_transaction(backend, charge, immediately=card.bypass_pending)
+    charge.update(captured=True, amount_captured=amount, balance_transaction=transaction["id"])
+    if amount < charge["amount"]:
+        refunds.release_uncaptured(backend, charge, transaction)
 
 
 def expire(backend: Backend, charge_id: str) -> None:

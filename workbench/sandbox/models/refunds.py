@@ -1,6 +1,7 @@
 """Refunds: full or partial, never more than what remains, each with its balance transaction;
-and the Refund that releases an uncaptured authorization (refunded before capture, expired,
-or its PaymentIntent canceled), which moves no money.
+and the Refunds that release what is authorized but not captured: a whole authorization
+(refunded before capture, expired, or its PaymentIntent canceled), which moves no money, and
+the part a partial capture leaves (with its partial_capture_reversal balance transaction).
 """
 
 from __future__ import annotations
@@ -20,8 +21,15 @@ SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}
 
 
 def refund_object(
-    backend: Backend, charge: dict, amount: int, reason: str | None, given_metadata: dict | None
+    backend: Backend,
+    charge: dict,
+    amount: int,
+    reason: str | None,
+    given_metadata: dict | None,
+    *,
+    reversal: bool = False,
 ) -> dict:
+    """A Refund; `reversal` when it gives back an authorization rather than captured money."""
     return {
         "id": backend.new_id("re"),
         "object": "refund",
@@ -39,7 +47,7 @@ def refund_object(
                 "reference": None,
                 "reference_status": "pending",
                 "reference_type": "acquirer_reference_number",
-                "type": "refund" if charge["captured"] else "reversal",
+                "type": "reversal" if reversal else "refund",
             },
             "type": "card",
         },
@@ -136,10 +144,25 @@ def release(
     expired = reason == "expired_uncaptured_charge"
     events = ("charge.expired", "charge.refunded") if expired else ("charge.refunded",)
     with backend.change(charge, *events, due=None):
-        refund = refund_object(backend, charge, charge["amount"], reason, given_metadata)
+        refund = refund_object(
+            backend, charge, charge["amount"], reason, given_metadata, reversal=True
+        )
         backend.store.insert(refund)
         backend.emit("refund.created", refund)
         charge.update(refunded=True, amount_refunded=charge["amount"])
+    return refund
+
+
+def release_uncaptured(backend: Backend, charge: dict, charge_entry: dict) -> dict:
+    """What a partial capture leaves uncaptured goes back as a Refund (no reason: Stripe's
+    own), with its partial_capture_reversal; called while the capture changes the charge."""
+    released = charge["amount"] - charge["amount_captured"]
+    refund = refund_object(backend, charge, released, None, None, reversal=True)
+    entry = ledger.partial_capture_reversal(backend, refund, charge, charge_entry)
+    refund["balance_transaction"] = entry["id"]
+    backend.store.insert(refund)
+    backend.emit("refund.created", refund)
+    charge["amount_refunded"] = released
     return refund
 
 
