@@ -22,7 +22,9 @@ def test_the_dispute_card_opens_a_chargeback(client):
         5000,
     )
     assert client.v1.charges.retrieve(charge.id).disputed is True
-    assert dispute.evidence_details.due_by > dispute.created + 7 * 86400
+    # Evidence is due by the end (23:59:59 UTC) of the eighth day after the dispute's day.
+    day = dispute.created - dispute.created % 86400
+    assert dispute.evidence_details.due_by == day + 9 * 86400 - 1
     withdrawal = dispute.balance_transactions[0]
     assert (withdrawal.type, withdrawal.reporting_category) == ("adjustment", "dispute")
     assert (withdrawal.amount, withdrawal.fee, withdrawal.net) == (-5000, 1500, -6500)

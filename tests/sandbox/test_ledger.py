@@ -237,7 +237,10 @@ def test_automatic_payouts_move_to_paid_in_order(client, raw, monday):
     assert len(payouts) == 1
     payout = payouts[0]
     assert payout.status == "paid" and payout.amount == 20000 - 610
-    assert payout.arrival_date > payout.created
+    # Charged Monday 10:00, available Wednesday 00:00 (two days' delay), paid out then and
+    # arriving the next business day, Thursday 00:00 (all UTC).
+    wednesday = monday - 10 * 3600 + 2 * 86400
+    assert (payout.created, payout.arrival_date) == (wednesday, wednesday + 86400)
     items = walk(client, client.v1.balance_transactions.list, payout=payout.id)
     assert sorted(t.type for t in items) == ["charge", "payout"]
     events = [

@@ -2,8 +2,9 @@
 
 A chargeback withdraws the amount plus the dispute fee at once; `winning_evidence` in
 `evidence[uncategorized_text]` wins it (the amount comes back, the fee does not: Stripe's
-current rule), `losing_evidence` loses it; no answer by `due_by` loses it too. An inquiry
-(4000000000001976) moves no money unless escalated.
+current rule), `losing_evidence` loses it; no answer by `due_by` (the end, 23:59:59 UTC, of
+the eighth day after the dispute's) loses it too. An inquiry (4000000000001976) moves no
+money unless escalated.
 """
 
 from __future__ import annotations
