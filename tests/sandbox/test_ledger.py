@@ -335,3 +335,20 @@ def test_random_operations_keep_the_invariants(client, raw):
         else:
             raw("POST", "/_sandbox/clock/advance", {"seconds": str(rng.randrange(3600, 3 * 86400))})
     assert_ledger_invariants(client)
+
+
+def test_the_account_timezone(client, raw):
+    """settings.dashboard.timezone: Etc/UTC until set in /_sandbox/account; only IANA zone
+    names are accepted. Payouts keep to 00:00 UTC whatever the zone."""
+    assert client.v1.accounts.retrieve_current().settings.dashboard.timezone == "Etc/UTC"
+    answer = raw("POST", "/_sandbox/account", {"timezone": "Pacific/Auckland"})
+    assert answer.status_code == 200, answer.text
+    account = client.v1.accounts.retrieve_current()
+    assert account.settings.dashboard.timezone == "Pacific/Auckland"
+    for wrong in ("Mars/Olympus_Mons", "../../etc/passwd", "pacific/auckland", ""):
+        refused = raw("POST", "/_sandbox/account", {"timezone": wrong})
+        assert refused.status_code == 400, wrong
+        assert refused.json()["error"]["param"] == "timezone"
+    assert client.v1.accounts.retrieve_current().settings.dashboard.timezone == ("Pacific/Auckland")
+    (event,) = client.v1.events.list(params={"type": "account.updated"}).data
+    assert event.data.previous_attributes.settings.dashboard.timezone == "Etc/UTC"

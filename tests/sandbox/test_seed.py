@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 import csv
+import json
 import time
 from decimal import Decimal
 
@@ -211,3 +212,36 @@ def test_orders_file_matches_except_the_planted_discrepancies(history):
     for kind in seed.PLANTED:
         assert found[kind] == set(truth["planted"][kind]), kind
         assert truth["planted"][kind], f"nothing planted for {kind}"
+
+
+def test_the_seed_sets_the_account_timezone(tmp_path):
+    """`workbench sandbox seed --timezone` (and seed.seed(timezone=...)): the account's
+    dashboard timezone, as GET /v1/account shows it, and recorded in the truth."""
+    from workbench.cli import main
+
+    assert (
+        main(
+            [
+                "sandbox",
+                "seed",
+                "--data-dir",
+                str(tmp_path),
+                "--months",
+                "1",
+                "--scale",
+                "0.05",
+                "--until",
+                "2026-09-01",
+                "--timezone",
+                "Pacific/Auckland",
+            ]
+        )
+        == 0
+    )
+    truth = json.loads((tmp_path / "sandbox" / "default.truth.json").read_text())
+    assert truth["timezone"] == "Pacific/Auckland"
+    with sandbox.start(tmp_path) as server:
+        client = stripe.StripeClient(server.api_key, base_addresses={"api": server.url})
+        account = client.v1.accounts.retrieve_current()
+    assert account.settings.dashboard.timezone == "Pacific/Auckland"
+    assert account.id == truth["account"]

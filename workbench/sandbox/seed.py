@@ -1,16 +1,19 @@
 """A deterministic, realistic account history, written through the models (not HTTP).
 
-`seed(store, until=..., months=6, seed=0, scale=1.0)` builds, day by day, what a small shop
-sees: customers saving cards (some expiring soon, some with no default), a daily rhythm of
-orders paid by card with Stripe-like declines, authorize-then-capture (full, partial, some
-left to expire, some still open near expiry), refunds, disputes (won, lost, open), charges in
-USD, EUR and JPY, automatic payouts (one of them failing), and the merchant's own
-`orders.csv`, which matches the charges except for planted discrepancies of every kind a
-reconciliation must catch. The same arguments give the same bytes: every id and random
-choice comes from one seeded generator, and the clock ends at `until`.
+`seed(store, until=..., months=6, seed=0, scale=1.0, timezone="Etc/UTC")` builds, day by
+day, what a small shop sees (the account in `timezone`; the days themselves are UTC days, as
+the sandbox's payouts are): customers saving cards (some expiring soon, some with no
+default), a daily rhythm of orders paid by card with Stripe-like declines, authorize-then-
+capture (full, partial, some left to expire, some still open near expiry), refunds, disputes
+(won, lost, open), charges in USD, EUR and JPY, automatic payouts (one of them failing), and
+the merchant's own `orders.csv`, which matches the charges except for planted discrepancies
+of every kind a reconciliation must catch. The same arguments give the same bytes: every id
+and random choice comes from one seeded generator, and the clock ends at `until`.
 
 Beside the orders file the seed writes its ground truth (`<account>.truth.json`): what it
-planted and counted, for tests to compare analyses against.
+planted and counted, for tests to compare analyses against: the account, its timezone, the
+planted discrepancies, expiring cards, customers without a default card, open authorizations
+and each partial capture (charge, authorized, captured and released amounts).
 """
 
 from __future__ import annotations
@@ -131,7 +134,15 @@ def months_before(moment: int, months: int) -> int:
 
 class Seeder:
     def __init__(
-        self, store: AccountState, *, until: int, months: int, seed: int, scale: float, name: str
+        self,
+        store: AccountState,
+        *,
+        until: int,
+        months: int,
+        seed: int,
+        scale: float,
+        name: str,
+        timezone: str,
     ):
         self.store = store
         self.until = until
@@ -139,6 +150,7 @@ class Seeder:
         self.rng = random.Random(seed)
         self.scale = scale
         self.name = name
+        self.timezone = account_model.check_timezone(timezone)  # before anything is replaced
         self.history = History()
         self.agenda: list[tuple[int, int, str, tuple]] = []
         self.customers: list[dict] = []
@@ -226,7 +238,7 @@ class Seeder:
         with store.transaction():
             for table in ("objects", "idempotency", "deliveries", "settings"):
                 store.conn.execute(f"DELETE FROM {table}")
-            account_model.initialize(self.backend(self.start), self.name)
+            account_model.initialize(self.backend(self.start), self.name, timezone=self.timezone)
             store.set_setting("processed_until", self.start)
             store.set_setting("clock", {"offset": 0, "frozen": self.start})
 
@@ -555,12 +567,15 @@ def seed(
     seed: int = 0,
     scale: float = 1.0,
     name: str = "default",
+    timezone: str = account_model.DEFAULT_TIMEZONE,
     orders_path: Path | None = None,
     frozen: bool = True,
 ) -> dict:
     """Replace the account's state with a seeded history; returns its ground truth."""
     started = time.monotonic()
-    seeder = Seeder(store, until=until, months=months, seed=seed, scale=scale, name=name)
+    seeder = Seeder(
+        store, until=until, months=months, seed=seed, scale=scale, name=name, timezone=timezone
+    )
     history = seeder.run()
     with store.transaction():
         store.set_setting(
@@ -580,6 +595,7 @@ def seed(
         "name": name,
         "seed": seed,
         "scale": scale,
+        "timezone": timezone,
         "months": months,
         "start": seeder.start,
         "until": until,
