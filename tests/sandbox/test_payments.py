@@ -202,6 +202,33 @@ class TestSavedCards:
             )
         assert caught.value.code == "missing"
 
+    @pytest.mark.parametrize("source", ["another customer's card", "tok_visa"])
+    def test_a_source_not_saved_on_the_customer_is_missing(self, client, source):
+        """Stripe's error code `missing`: a customer and a source that is not saved on that
+        customer (Stripe answers 404, invalid_request_error, param `source`)."""
+        mine = client.v1.customers.create(params={"source": "tok_visa"})
+        other = client.v1.customers.create(params={"source": "tok_mastercard"})
+        source = other.default_source if source.startswith("another") else source
+        with pytest.raises(stripe.InvalidRequestError) as caught:
+            client.v1.charges.create(
+                params={"amount": 1000, "currency": "usd", "customer": mine.id, "source": source}
+            )
+        error = caught.value
+        assert (error.http_status, error.code, error.param) == (404, "missing", "source")
+        assert error.user_message == (
+            f"Customer {mine.id} does not have a linked source with ID {source}."
+        )
+        assert client.v1.charges.list().data == []
+        saved = client.v1.charges.create(
+            params={
+                "amount": 1000,
+                "currency": "usd",
+                "customer": other.id,
+                "source": other.default_source,
+            }
+        )
+        assert saved.source.id == other.default_source
+
     def test_default_source_must_belong_to_the_customer(self, client):
         mine = client.v1.customers.create(params={"source": "tok_visa"})
         other = client.v1.customers.create(params={"source": "tok_visa"})
@@ -460,6 +487,68 @@ class TestPaymentIntents:
         assert client.v1.charges.retrieve(intent.latest_charge).refunded is True
         with pytest.raises(stripe.InvalidRequestError):
             client.v1.payment_intents.cancel(intent.id)
+
+    @pytest.mark.parametrize("confirm", [None, False])
+    def test_off_session_needs_confirm(self, client, confirm):
+        """Stripe's reference: `off_session` can only be used with confirm=true."""
+        params = {
+            "amount": 1000,
+            "currency": "usd",
+            "payment_method": "pm_card_visa",
+            "off_session": True,
+        }
+        if confirm is not None:
+            params["confirm"] = confirm
+        with pytest.raises(stripe.InvalidRequestError) as caught:
+            client.v1.payment_intents.create(params=params)
+        assert (caught.value.http_status, caught.value.param) == (400, "off_session")
+        assert client.v1.payment_intents.list().data == []
+        confirmed = client.v1.payment_intents.create(params={**params, "confirm": True})
+        assert confirmed.status == "succeeded"
+
+    def test_a_saved_card_as_the_payment_method(self, client):
+        """Stripe accepts a PaymentMethod, Card or compatible Source id as payment_method;
+        a customer's saved card pays that customer's PaymentIntent."""
+        customer = client.v1.customers.create(params={"source": "tok_amex"})
+        card = customer.default_source
+        intent = client.v1.payment_intents.create(
+            params={
+                "amount": 2500,
+                "currency": "usd",
+                "customer": customer.id,
+                "payment_method": card,
+                "confirm": True,
+            }
+        )
+        assert (intent.status, intent.payment_method) == ("succeeded", card)
+        made = client.v1.charges.retrieve(intent.latest_charge)
+        assert (made.payment_method, made.customer) == (card, customer.id)
+        assert made.payment_method_details.card.brand == "amex"
+        viewed = client.v1.payment_methods.retrieve(card)
+        assert (viewed.id, viewed.object, viewed.type, viewed.customer) == (
+            card,
+            "payment_method",
+            "card",
+            customer.id,
+        )
+        assert (viewed.card.brand, viewed.card.last4) == ("amex", "0005")  # 378282246310005
+        with pytest.raises(stripe.InvalidRequestError) as caught:
+            client.v1.payment_methods.attach(card, params={"customer": customer.id})
+        assert caught.value.code == "payment_method_unexpected_state"
+        still = client.v1.customers.payment_sources.retrieve(customer.id, card)
+        assert (still.object, still.last4) == ("card", "0005")
+        stranger = client.v1.customers.create()
+        with pytest.raises(stripe.InvalidRequestError) as caught:
+            client.v1.payment_intents.create(
+                params={
+                    "amount": 2500,
+                    "currency": "usd",
+                    "customer": stranger.id,
+                    "payment_method": card,
+                    "confirm": True,
+                }
+            )
+        assert caught.value.param == "payment_method"
 
 
 class TestPaymentMethods:

@@ -11,7 +11,12 @@ from __future__ import annotations
 from workbench.sandbox import cards, ledger, lists, metadata, search
 from workbench.sandbox.backend import Backend
 from workbench.sandbox.currencies import SUPPORTED
-from workbench.sandbox.exceptions import CardError, InvalidRequest, ResourceMissing
+from workbench.sandbox.exceptions import (
+    CardError,
+    InvalidRequest,
+    ResourceMissing,
+    SourceNotLinked,
+)
 from workbench.sandbox.models import customers, disputes, refunds, tokens
 
 AUTHORIZATION_DAYS = 7
@@ -295,30 +300,31 @@ def expire(backend: Backend, charge_id: str) -> None:
 
 
 def _payment_source(backend: Backend, params: dict) -> tuple[dict, cards.TestCard, str | None]:
-    customer_id = params.get("customer")
-    customer = backend.get(customer_id, "customer", param="customer") if customer_id else None
+    """The card a charge is made with: with a customer, one saved on that customer (its
+    default unless `source` names another); without, a token."""
     source = params.get("source")
-    if source is None:
-        if customer is None:
-            raise InvalidRequest("Must provide source or customer.", code="parameter_missing")
-        if not customer["default_source"]:
+    if params.get("customer"):
+        customer = backend.get(params["customer"], "customer", param="customer")
+        if source is None and not customer["default_source"]:
             raise CardError(
                 "Cannot charge a customer that has no active card", code="missing", param="card"
             )
-        source = customer["default_source"]
+        source = source or customer["default_source"]
+        card_obj, private = backend.store.with_private(source, "card")
+        if card_obj is None or card_obj["customer"] != customer["id"]:
+            raise SourceNotLinked(customer["id"], source)
+        return card_obj, cards.lookup(private["number"]), customer["id"]
+    if source is None:
+        raise InvalidRequest("Must provide source or customer.", code="parameter_missing")
     if source.startswith("tok_"):
         card_obj, card = tokens.redeem(backend, source)
-        return card_obj, card, customer_id
+        return card_obj, card, None
     if source.startswith("card_"):
-        card_obj, private = backend.store.with_private(source, "card")
-        if card_obj is None or customer is None or card_obj["customer"] != customer["id"]:
-            owner = customer["id"] if customer else "(none given)"
-            raise InvalidRequest(
-                f"Customer {owner} does not have a linked source with ID {source}.",
-                code="resource_missing",
-                param="source",
-            )
-        return card_obj, cards.lookup(private["number"]), customer_id
+        raise InvalidRequest(
+            f"Customer (none given) does not have a linked source with ID {source}.",
+            code="resource_missing",
+            param="source",
+        )
     raise ResourceMissing("source", source, "source")
 
 

@@ -6,7 +6,7 @@ Each confirmation is one charge through `charges.authorize`; a decline leaves th
 
 from __future__ import annotations
 
-from workbench.sandbox import cards, ledger, lists, metadata, search
+from workbench.sandbox import ledger, lists, metadata, search
 from workbench.sandbox.backend import Backend
 from workbench.sandbox.exceptions import CardError, InvalidRequest
 from workbench.sandbox.models import charges, payment_methods, refunds
@@ -31,6 +31,12 @@ def _unexpected(action: str, intent: dict, allowed: tuple[str, ...]) -> InvalidR
 
 
 def create(backend: Backend, params: dict) -> dict:
+    if params.get("off_session") is not None and params.get("confirm") is not True:
+        raise InvalidRequest(
+            "off_session can only be used when confirm is true: pass confirm=true to create "
+            "and confirm the PaymentIntent at once.",
+            param="off_session",
+        )
     currency = charges.check_currency(params["currency"])
     ledger.check_amount(params["amount"], currency)
     customer = params.get("customer")
@@ -137,27 +143,6 @@ def confirm(backend: Backend, params: dict, intent: str) -> dict:
     return _confirm(backend, backend.get(intent, "payment_intent", param="intent"), params)
 
 
-def _card_view(method: dict, card: cards.TestCard) -> dict:
-    """The PaymentMethod seen as a card, for the charge's payment_method_details."""
-    address = method["billing_details"]["address"]
-    return cards.card_object(
-        card,
-        card_id=method["id"],
-        exp_month=method["card"]["exp_month"],
-        exp_year=method["card"]["exp_year"],
-        name=method["billing_details"]["name"],
-        address={
-            "address_line1": address["line1"],
-            "address_line2": address["line2"],
-            "address_city": address["city"],
-            "address_state": address["state"],
-            "address_zip": address["postal_code"],
-            "address_country": address["country"],
-        },
-        cvc_check=method["card"]["checks"]["cvc_check"],
-    )
-
-
 def _confirm(backend: Backend, intent: dict, params: dict) -> dict:
     if intent["status"] not in CONFIRMABLE:
         raise InvalidRequest(
@@ -190,7 +175,7 @@ def _confirm(backend: Backend, intent: dict, params: dict) -> dict:
                 backend,
                 amount=intent["amount"],
                 currency=intent["currency"],
-                card_obj=_card_view(method, card),
+                card_obj=payment_methods.card_view(method, card),
                 card=card,
                 customer=intent["customer"],
                 params=intent,
