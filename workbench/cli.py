@@ -155,6 +155,14 @@ def _moment(text: str) -> int:
     return int(moment.timestamp())
 
 
+def _timezone(text: str) -> str:
+    from workbench.sandbox.models import account
+
+    if text not in account.timezones():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a timezone like Pacific/Auckland")
+    return text
+
+
 def sandbox_seed(args: argparse.Namespace) -> int:
     from workbench.sandbox import seed
 
@@ -177,6 +185,7 @@ def sandbox_seed(args: argparse.Namespace) -> int:
         seed=args.seed,
         scale=args.scale,
         name=args.account,
+        timezone=args.timezone,
         orders_path=orders,
         frozen=args.until is not None,
     )
@@ -356,6 +365,9 @@ def parser() -> argparse.ArgumentParser:
         "(default: now; with a date the sandbox clock stops there)",
     )
     history.add_argument("--seed", type=int, default=0, help="random seed")
+    history.add_argument(
+        "--timezone", default="Etc/UTC", type=_timezone, help="the account's, e.g. Pacific/Auckland"
+    )
     history.add_argument(
         "--scale", type=float, default=1.0, help="volume multiplier: 1 is about 40 orders a day"
     )

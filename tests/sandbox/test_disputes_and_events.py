@@ -22,7 +22,9 @@ def test_the_dispute_card_opens_a_chargeback(client):
         5000,
     )
     assert client.v1.charges.retrieve(charge.id).disputed is True
-    assert dispute.evidence_details.due_by > dispute.created + 7 * 86400
+    # Evidence is due by the end (23:59:59 UTC) of the eighth day after the dispute's day.
+    day = dispute.created - dispute.created % 86400
+    assert dispute.evidence_details.due_by == day + 9 * 86400 - 1
     withdrawal = dispute.balance_transactions[0]
     assert (withdrawal.type, withdrawal.reporting_category) == ("adjustment", "dispute")
     assert (withdrawal.amount, withdrawal.fee, withdrawal.net) == (-5000, 1500, -6500)
@@ -144,6 +146,14 @@ class TestEvents:
         assert {e.type for e in several} == {"customer.created", "charge.failed"}
         newest = several[0].created
         assert client.v1.events.list(params={"created": {"gt": newest}}).data == []
+
+    def test_a_nested_account_setting_change_is_an_event(self, client, raw):
+        raw("POST", "/_sandbox/account", {"interval": "weekly"})
+        (event,) = client.v1.events.list(params={"type": "account.updated"}).data
+        schedule = event.data.object.settings.payouts.schedule
+        assert (schedule.interval, schedule.weekly_anchor) == ("weekly", "monday")
+        previous = event.data.previous_attributes.settings.payouts.schedule
+        assert (previous.interval, previous.weekly_anchor) == ("daily", None)
 
     def test_events_older_than_30_days_are_gone(self, client, raw):
         client.v1.customers.create()

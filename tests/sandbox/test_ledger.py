@@ -8,11 +8,11 @@ import contextlib
 import random
 import time
 from collections import Counter, defaultdict
-from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 import stripe
 
+from tests.sandbox_rates import settled
 from workbench.sandbox import seed
 from workbench.sandbox.server import Api
 
@@ -90,6 +90,7 @@ def test_seeded_history_keeps_the_ledger_invariants(seeded):
     assert {
         ("charge", "charge"),
         ("refund", "refund"),
+        ("refund", "partial_capture_reversal"),
         ("adjustment", "dispute"),
         ("payout", "payout"),
         ("payout_failure", "payout_reversal"),
@@ -109,29 +110,34 @@ def test_seeded_payouts_include_one_failure(seeded):
 
 
 def test_seeded_charges_settle_in_usd_at_the_documented_rates(seeded):
-    client, _ = seeded
-    rates = {"usd": None, "eur": Decimal("1.08"), "jpy": Decimal("0.0067")}
-    exponents = {"usd": 2, "eur": 2, "jpy": 0}
+    """Each captured charge's entry is its whole authorization in USD; a partial capture adds
+    a partial_capture_reversal, and the two come to the captured amount."""
+    client, truth = seeded
     checked = Counter()
+    reversed_charges = {}
     for charge in walk(client, client.v1.charges.list, expand=["data.balance_transaction"]):
         txn = charge.balance_transaction
         if txn is None:
             continue
         assert txn.currency == "usd"
-        rate = rates[charge.currency]
-        expected = (
-            charge.amount_captured
-            if rate is None
-            else int(
-                (Decimal(charge.amount_captured).scaleb(-exponents[charge.currency]) * rate)
-                .scaleb(2)
-                .to_integral_value(ROUND_HALF_UP)
-            )
-        )
-        assert txn.amount == expected, charge.id
-        assert txn.exchange_rate == (None if rate is None else float(rate))
+        assert txn.amount == settled(charge.amount, charge.currency), charge.id
+        rate = {"usd": None, "eur": 1.08, "jpy": 0.0067}[charge.currency]
+        assert txn.exchange_rate == rate
         checked[charge.currency] += 1
+        if charge.amount_captured < charge.amount:
+            reversed_charges[charge.id] = (charge, txn)
     assert set(checked) == {"usd", "eur", "jpy"}
+    reversals = walk(client, client.v1.balance_transactions.list, type="refund")
+    by_charge = {}
+    for reversal in reversals:
+        if reversal.reporting_category == "partial_capture_reversal":
+            refund = client.v1.refunds.retrieve(reversal.source)
+            by_charge[refund.charge] = reversal
+    assert by_charge.keys() == reversed_charges.keys()
+    assert {p["charge"] for p in truth["partial_captures"]} == by_charge.keys()
+    for charge_id, (charge, txn) in reversed_charges.items():
+        reversal = by_charge[charge_id]
+        assert txn.amount + reversal.amount == settled(charge.amount_captured, charge.currency)
 
 
 @pytest.mark.parametrize(
@@ -151,6 +157,41 @@ def test_fee_schedule(client, token, amount, currency, settled, fee):
     txn = client.v1.balance_transactions.retrieve(charge.balance_transaction)
     assert (txn.amount, txn.fee, txn.net) == (settled, fee, settled - fee)
     assert [(d.type, d.amount, d.currency) for d in txn.fee_details] == [("stripe_fee", fee, "usd")]
+
+
+@pytest.mark.parametrize(
+    ("token", "currency", "authorized", "captured", "whole", "reversal"),
+    [
+        # 50.00 USD: 2.9% = 1.45, + 0.30 = 1.75. Captured 32.00: 0.928 -> 0.93, + 0.30 = 1.23.
+        ("tok_visa", "usd", 5000, 3200, (5000, 175), (-1800, -52)),
+        # 50.00 EUR = 54.00 USD; foreign card and conversion: 5.4% = 2.916 -> 2.92, + 0.30.
+        # Captured 30.00 EUR = 32.40 USD: 5.4% = 1.7496 -> 1.75, + 0.30 = 2.05.
+        ("tok_de", "eur", 5000, 3000, (5400, 322), (-2160, -117)),
+        # 10,000 JPY = 67.00 USD; conversion: 3.9% = 2.613 -> 2.61, + 0.30 = 2.91.
+        # Captured 6,000 JPY = 40.20 USD: 3.9% = 1.5678 -> 1.57, + 0.30 = 1.87.
+        ("tok_visa", "jpy", 10000, 6000, (6700, 291), (-2680, -104)),
+    ],
+)
+def test_partial_capture_fees(client, token, currency, authorized, captured, whole, reversal):
+    """The charge entry carries the whole authorization and its fee; the reversal gives back
+    the uncaptured part and the fee's difference, so together they are a charge of what was
+    captured, fee included (Stripe: no fee on what is not captured)."""
+    auth = client.v1.charges.create(
+        params={"amount": authorized, "currency": currency, "source": token, "capture": False}
+    )
+    client.v1.charges.capture(auth.id, params={"amount": captured})
+    charge = client.v1.charges.retrieve(
+        auth.id, params={"expand": ["balance_transaction", "refunds.data.balance_transaction"]}
+    )
+    (refund,) = charge.refunds.data
+    first, second = charge.balance_transaction, refund.balance_transaction
+    assert (first.amount, first.fee) == whole
+    assert (second.amount, second.fee) == reversal
+    assert (second.type, second.reporting_category) == ("refund", "partial_capture_reversal")
+    rate = None if currency == "usd" else {"eur": 1.08, "jpy": 0.0067}[currency]
+    assert first.exchange_rate == second.exchange_rate == rate
+    assert refund.amount == authorized - captured
+    assert_ledger_invariants(client)
 
 
 def test_balance_available_after_the_delay(client, raw):
@@ -196,7 +237,10 @@ def test_automatic_payouts_move_to_paid_in_order(client, raw, monday):
     assert len(payouts) == 1
     payout = payouts[0]
     assert payout.status == "paid" and payout.amount == 20000 - 610
-    assert payout.arrival_date > payout.created
+    # Charged Monday 10:00, available Wednesday 00:00 (two days' delay), paid out then and
+    # arriving the next business day, Thursday 00:00 (all UTC).
+    wednesday = monday - 10 * 3600 + 2 * 86400
+    assert (payout.created, payout.arrival_date) == (wednesday, wednesday + 86400)
     items = walk(client, client.v1.balance_transactions.list, payout=payout.id)
     assert sorted(t.type for t in items) == ["charge", "payout"]
     events = [
@@ -291,3 +335,20 @@ def test_random_operations_keep_the_invariants(client, raw):
         else:
             raw("POST", "/_sandbox/clock/advance", {"seconds": str(rng.randrange(3600, 3 * 86400))})
     assert_ledger_invariants(client)
+
+
+def test_the_account_timezone(client, raw):
+    """settings.dashboard.timezone: Etc/UTC until set in /_sandbox/account; only IANA zone
+    names are accepted. Payouts keep to 00:00 UTC whatever the zone."""
+    assert client.v1.accounts.retrieve_current().settings.dashboard.timezone == "Etc/UTC"
+    answer = raw("POST", "/_sandbox/account", {"timezone": "Pacific/Auckland"})
+    assert answer.status_code == 200, answer.text
+    account = client.v1.accounts.retrieve_current()
+    assert account.settings.dashboard.timezone == "Pacific/Auckland"
+    for wrong in ("Mars/Olympus_Mons", "../../etc/passwd", "pacific/auckland", ""):
+        refused = raw("POST", "/_sandbox/account", {"timezone": wrong})
+        assert refused.status_code == 400, wrong
+        assert refused.json()["error"]["param"] == "timezone"
+    assert client.v1.accounts.retrieve_current().settings.dashboard.timezone == ("Pacific/Auckland")
+    (event,) = client.v1.events.list(params={"type": "account.updated"}).data
+    assert event.data.previous_attributes.settings.dashboard.timezone == "Etc/UTC"

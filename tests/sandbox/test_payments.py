@@ -202,6 +202,33 @@ class TestSavedCards:
             )
         assert caught.value.code == "missing"
 
+    @pytest.mark.parametrize("source", ["another customer's card", "tok_visa"])
+    def test_a_source_not_saved_on_the_customer_is_missing(self, client, source):
+        """Stripe's error code `missing`: a customer and a source that is not saved on that
+        customer (Stripe answers 404, invalid_request_error, param `source`)."""
+        mine = client.v1.customers.create(params={"source": "tok_visa"})
+        other = client.v1.customers.create(params={"source": "tok_mastercard"})
+        source = other.default_source if source.startswith("another") else source
+        with pytest.raises(stripe.InvalidRequestError) as caught:
+            client.v1.charges.create(
+                params={"amount": 1000, "currency": "usd", "customer": mine.id, "source": source}
+            )
+        error = caught.value
+        assert (error.http_status, error.code, error.param) == (404, "missing", "source")
+        assert error.user_message == (
+            f"Customer {mine.id} does not have a linked source with ID {source}."
+        )
+        assert client.v1.charges.list().data == []
+        saved = client.v1.charges.create(
+            params={
+                "amount": 1000,
+                "currency": "usd",
+                "customer": other.id,
+                "source": other.default_source,
+            }
+        )
+        assert saved.source.id == other.default_source
+
     def test_default_source_must_belong_to_the_customer(self, client):
         mine = client.v1.customers.create(params={"source": "tok_visa"})
         other = client.v1.customers.create(params={"source": "tok_visa"})
@@ -243,7 +270,10 @@ class TestAuthorizeAndCapture:
         )
         assert client.v1.balance_transactions.retrieve(captured.balance_transaction).amount == 5000
 
-    def test_partial_capture_releases_the_rest(self, client):
+    def test_partial_capture_books_the_authorization_and_its_reversal(self, client):
+        """Stripe's reporting categories page: two balance transactions, one for the whole
+        authorization and a `refund` (partial_capture_reversal) for the uncaptured part,
+        summing to what was captured; the released part is a Refund on the charge."""
         auth = charge(client, capture=False, amount=5000)
         captured = client.v1.charges.capture(auth.id, params={"amount": 3200})
         assert (captured.amount_captured, captured.amount_refunded, captured.refunded) == (
@@ -251,12 +281,34 @@ class TestAuthorizeAndCapture:
             1800,
             False,
         )
-        transaction = client.v1.balance_transactions.retrieve(captured.balance_transaction)
-        assert transaction.amount == 3200
-        assert transaction.fee == 123  # 2.9% of 32.00 is 0.928, rounded to 0.93, plus 0.30
+        (refund,) = client.v1.refunds.list(params={"charge": auth.id}).data
+        assert (refund.amount, refund.reason, refund.status) == (1800, None, "succeeded")
+        assert refund.destination_details.card.type == "reversal"
+        whole = client.v1.balance_transactions.retrieve(captured.balance_transaction)
+        reversal = client.v1.balance_transactions.retrieve(refund.balance_transaction)
+        # The fee is the fee of a 32.00 charge (2.9% is 0.928, so 0.93, plus 0.30 = 1.23):
+        # 1.75 on the whole 50.00 (1.45 + 0.30), 0.52 of it given back with the reversal.
+        assert (whole.type, whole.reporting_category, whole.source) == ("charge", "charge", auth.id)
+        assert (whole.amount, whole.fee, whole.net) == (5000, 175, 4825)
+        assert (reversal.type, reversal.reporting_category, reversal.source) == (
+            "refund",
+            "partial_capture_reversal",
+            refund.id,
+        )
+        assert (reversal.amount, reversal.fee, reversal.net) == (-1800, -52, -1748)
+        assert [(d.type, d.amount) for d in reversal.fee_details] == [("stripe_fee", -52)]
+        assert (whole.amount + reversal.amount, whole.fee + reversal.fee) == (3200, 123)
+        assert (reversal.status, reversal.available_on) == (whole.status, whole.available_on)
+        expanded = client.v1.charges.retrieve(auth.id, params={"expand": ["refunds"]})
+        assert [r.id for r in expanded.refunds.data] == [refund.id]
         with pytest.raises(stripe.InvalidRequestError) as caught:
             client.v1.refunds.create(params={"charge": auth.id, "amount": 3201})
         assert "greater than unrefunded amount" in caught.value.user_message
+        rest = client.v1.refunds.create(params={"charge": auth.id})
+        assert rest.amount == 3200
+        assert client.v1.balance_transactions.retrieve(rest.balance_transaction).amount == -3200
+        after = client.v1.charges.retrieve(auth.id)
+        assert (after.amount_refunded, after.refunded) == (5000, True)
 
     def test_capture_errors(self, client):
         auth = charge(client, capture=False, amount=5000)
@@ -382,6 +434,18 @@ class TestPaymentIntents:
         with pytest.raises(stripe.InvalidRequestError) as caught:
             client.v1.payment_intents.capture(intent.id)
         assert caught.value.code == "payment_intent_unexpected_state"
+        # Booked as the Charges API books a partial capture: 50.00 with its fee (1.45 + 0.30),
+        # then 10.00 reversed with the fee's difference to a 40.00 charge (1.16 + 0.30).
+        (refund,) = client.v1.refunds.list(params={"payment_intent": intent.id}).data
+        assert (refund.amount, refund.charge, refund.payment_intent) == (1000, made.id, intent.id)
+        whole = client.v1.balance_transactions.retrieve(made.balance_transaction)
+        reversal = client.v1.balance_transactions.retrieve(refund.balance_transaction)
+        assert (whole.amount, whole.fee) == (5000, 175)
+        assert (reversal.reporting_category, reversal.amount, reversal.fee) == (
+            "partial_capture_reversal",
+            -1000,
+            -29,
+        )
 
     def test_decline_leaves_the_intent_retryable(self, client):
         with pytest.raises(stripe.CardError) as caught:
@@ -423,6 +487,68 @@ class TestPaymentIntents:
         assert client.v1.charges.retrieve(intent.latest_charge).refunded is True
         with pytest.raises(stripe.InvalidRequestError):
             client.v1.payment_intents.cancel(intent.id)
+
+    @pytest.mark.parametrize("confirm", [None, False])
+    def test_off_session_needs_confirm(self, client, confirm):
+        """Stripe's reference: `off_session` can only be used with confirm=true."""
+        params = {
+            "amount": 1000,
+            "currency": "usd",
+            "payment_method": "pm_card_visa",
+            "off_session": True,
+        }
+        if confirm is not None:
+            params["confirm"] = confirm
+        with pytest.raises(stripe.InvalidRequestError) as caught:
+            client.v1.payment_intents.create(params=params)
+        assert (caught.value.http_status, caught.value.param) == (400, "off_session")
+        assert client.v1.payment_intents.list().data == []
+        confirmed = client.v1.payment_intents.create(params={**params, "confirm": True})
+        assert confirmed.status == "succeeded"
+
+    def test_a_saved_card_as_the_payment_method(self, client):
+        """Stripe accepts a PaymentMethod, Card or compatible Source id as payment_method;
+        a customer's saved card pays that customer's PaymentIntent."""
+        customer = client.v1.customers.create(params={"source": "tok_amex"})
+        card = customer.default_source
+        intent = client.v1.payment_intents.create(
+            params={
+                "amount": 2500,
+                "currency": "usd",
+                "customer": customer.id,
+                "payment_method": card,
+                "confirm": True,
+            }
+        )
+        assert (intent.status, intent.payment_method) == ("succeeded", card)
+        made = client.v1.charges.retrieve(intent.latest_charge)
+        assert (made.payment_method, made.customer) == (card, customer.id)
+        assert made.payment_method_details.card.brand == "amex"
+        viewed = client.v1.payment_methods.retrieve(card)
+        assert (viewed.id, viewed.object, viewed.type, viewed.customer) == (
+            card,
+            "payment_method",
+            "card",
+            customer.id,
+        )
+        assert (viewed.card.brand, viewed.card.last4) == ("amex", "0005")  # 378282246310005
+        with pytest.raises(stripe.InvalidRequestError) as caught:
+            client.v1.payment_methods.attach(card, params={"customer": customer.id})
+        assert caught.value.code == "payment_method_unexpected_state"
+        still = client.v1.customers.payment_sources.retrieve(customer.id, card)
+        assert (still.object, still.last4) == ("card", "0005")
+        stranger = client.v1.customers.create()
+        with pytest.raises(stripe.InvalidRequestError) as caught:
+            client.v1.payment_intents.create(
+                params={
+                    "amount": 2500,
+                    "currency": "usd",
+                    "customer": stranger.id,
+                    "payment_method": card,
+                    "confirm": True,
+                }
+            )
+        assert caught.value.param == "payment_method"
 
 
 class TestPaymentMethods:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import calendar
 import csv
+import json
+import time
 from decimal import Decimal
 
 import pytest
 import requests
 import stripe
 
+from tests.sandbox_rates import settled
 from workbench import sandbox
 from workbench.sandbox import seed
 from workbench.sandbox.server import Api
@@ -99,10 +102,6 @@ def test_the_history_has_what_an_analyst_needs(history):
         assert {"generic_decline", "insufficient_funds"} <= declines
         assert any(c.amount_captured < c.amount and c.captured for c in charges)
         assert any(c.refunded and not c.captured for c in charges), "an expired authorization"
-        open_auths = [
-            c for c in charges if not c.captured and not c.refunded and c.status == "succeeded"
-        ]
-        assert {c.id for c in open_auths} == set(truth["open_authorizations"])
         assert any(c.amount_refunded and not c.refunded and c.captured for c in charges)
         statuses = {d.status for d in client.v1.disputes.list(params={"limit": 100}).data}
         assert statuses >= {"won", "lost", "needs_response"} or statuses >= {"won", "lost"}
@@ -110,11 +109,78 @@ def test_the_history_has_what_an_analyst_needs(history):
         assert [p.status for p in payouts].count("failed") == 1
         customers = list(client.v1.customers.list(params={"limit": 100}).auto_paging_iter())
         assert any(c.default_source is None for c in customers)
-        soon = [s for s in truth["expiring_cards"]]
-        assert soon, "cards expiring within two months"
         account = client.v1.accounts.retrieve_current()
         assert account.id == truth["account"]
         assert client.v1.balance.retrieve().livemode is False
+
+
+def month_index(year: int, month: int) -> int:
+    return year * 12 + month - 1
+
+
+def test_expiring_cards_and_open_authorizations_are_what_the_api_shows(history):
+    """The truth's lists, found again by an analyst's own listing through the client: saved
+    cards that expire within two months of the end (the month of UNTIL and the next one:
+    a card is good through its expiry month), and authorizations still open at the end
+    (succeeded, not captured, not refunded, to be captured before a moment still ahead)."""
+    directory, truth = history
+    end = time.gmtime(UNTIL)
+    first = month_index(end.tm_year, end.tm_mon)
+    window = range(first, first + 2)
+    with sandbox.start(directory) as server:
+        client = stripe.StripeClient(server.api_key, base_addresses={"api": server.url})
+        now = client.v1.accounts.retrieve_current()  # the clock stands at UNTIL
+        assert now.id == truth["account"]
+        customers = list(client.v1.customers.list(params={"limit": 100}).auto_paging_iter())
+        cards = [
+            card
+            for customer in customers
+            for card in client.v1.customers.payment_sources.list(
+                customer.id, params={"object": "card", "limit": 100}
+            ).auto_paging_iter()
+        ]
+        charges = list(client.v1.charges.list(params={"limit": 100}).auto_paging_iter())
+    expiring = {c.id for c in cards if month_index(c.exp_year, c.exp_month) in window}
+    assert expiring, "cards expiring within two months"
+    assert expiring == set(truth["expiring_cards"])
+    open_ = [
+        c
+        for c in charges
+        if c.status == "succeeded"
+        and not c.captured
+        and not c.refunded
+        and c.payment_method_details.card.capture_before > UNTIL
+    ]
+    assert open_, "authorizations still open"
+    assert {c.id for c in open_} == set(truth["open_authorizations"])
+
+
+def test_partial_captures_are_booked_as_stripe_books_them(history):
+    """For every partial capture in the truth: the charge shows the authorized and captured
+    amounts, the released part is a Refund with a partial_capture_reversal, and the charge's
+    two entries sum to the captured amount in the settlement currency."""
+    directory, truth = history
+    assert truth["partial_captures"], "the history has partial captures"
+    with sandbox.start(directory) as server:
+        client = stripe.StripeClient(server.api_key, base_addresses={"api": server.url})
+        for capture in truth["partial_captures"]:
+            assert capture["released"] == capture["authorized"] - capture["captured"] > 0
+            charge = client.v1.charges.retrieve(
+                capture["charge"],
+                params={"expand": ["balance_transaction", "refunds.data.balance_transaction"]},
+            )
+            assert (charge.amount, charge.amount_captured) == (
+                capture["authorized"],
+                capture["captured"],
+            )
+            released = [
+                r
+                for r in charge.refunds.data
+                if r.balance_transaction.reporting_category == "partial_capture_reversal"
+            ]
+            assert [r.amount for r in released] == [capture["released"]]
+            entries = charge.balance_transaction.amount + released[0].balance_transaction.amount
+            assert entries == settled(capture["captured"], charge.currency)
 
 
 def test_orders_file_matches_except_the_planted_discrepancies(history):
@@ -146,3 +212,36 @@ def test_orders_file_matches_except_the_planted_discrepancies(history):
     for kind in seed.PLANTED:
         assert found[kind] == set(truth["planted"][kind]), kind
         assert truth["planted"][kind], f"nothing planted for {kind}"
+
+
+def test_the_seed_sets_the_account_timezone(tmp_path):
+    """`workbench sandbox seed --timezone` (and seed.seed(timezone=...)): the account's
+    dashboard timezone, as GET /v1/account shows it, and recorded in the truth."""
+    from workbench.cli import main
+
+    assert (
+        main(
+            [
+                "sandbox",
+                "seed",
+                "--data-dir",
+                str(tmp_path),
+                "--months",
+                "1",
+                "--scale",
+                "0.05",
+                "--until",
+                "2026-09-01",
+                "--timezone",
+                "Pacific/Auckland",
+            ]
+        )
+        == 0
+    )
+    truth = json.loads((tmp_path / "sandbox" / "default.truth.json").read_text())
+    assert truth["timezone"] == "Pacific/Auckland"
+    with sandbox.start(tmp_path) as server:
+        client = stripe.StripeClient(server.api_key, base_addresses={"api": server.url})
+        account = client.v1.accounts.retrieve_current()
+    assert account.settings.dashboard.timezone == "Pacific/Auckland"
+    assert account.id == truth["account"]

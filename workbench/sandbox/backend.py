@@ -13,7 +13,7 @@ import random
 import string
 
 from workbench.sandbox.exceptions import ResourceMissing
-from workbench.sandbox.state import Store, loads
+from workbench.sandbox.state import AccountState, loads
 
 API_VERSION = "2026-10-28.endive"
 EVENT_RETENTION = 30 * 86400
@@ -58,7 +58,7 @@ def _token(length: int, rng: random.Random) -> str:
 class Backend:
     def __init__(
         self,
-        store: Store,
+        store: AccountState,
         *,
         now: int | None = None,
         rng: random.Random | None = None,
@@ -137,6 +137,13 @@ class Backend:
                 (event["id"], endpoint["id"]),
             )
 
+    def change(self, obj: dict, *events: str, **columns) -> Change:
+        """The one way to change a stored object: `with backend.change(charge,
+        "charge.updated"): charge[...] = ...` snapshots it, lets the block change it, writes
+        it (with `columns`, e.g. `due=None`) and emits each event with Stripe's
+        `previous_attributes`, if anything changed. An error in the block writes nothing."""
+        return Change(self, obj, list(events), columns)
+
     def snapshot(self, obj: dict) -> dict | None:
         """A deep copy to diff against for an event's previous_attributes (pickle is ten
         times quicker than copy.deepcopy); None when the event would fall outside the 30
@@ -152,6 +159,31 @@ class Backend:
             ).fetchall()
             self._endpoints = [loads(row[0]) for row in rows]
         return self._endpoints
+
+
+class Change:
+    """See Backend.change. The block may still choose the events (`change.events`) and the
+    columns (`change.columns`), where they depend on how the change turns out."""
+
+    def __init__(self, backend: Backend, obj: dict, events: list[str], columns: dict):
+        self.backend = backend
+        self.obj = obj
+        self.events = events
+        self.columns = columns
+        self.before: dict | None = None
+
+    def __enter__(self) -> Change:
+        self.before = self.backend.snapshot(self.obj)
+        return self
+
+    def __exit__(self, error_type, error, traceback) -> None:
+        if error_type is not None:
+            return
+        self.backend.store.update(self.obj, **self.columns)
+        previous = changes(self.before, self.obj)
+        if previous:
+            for event in self.events:
+                self.backend.emit(event, self.obj, previous)
 
 
 def changes(before: dict | None, after: dict) -> dict | None:

@@ -13,18 +13,19 @@ import time
 
 from workbench.sandbox import ledger
 from workbench.sandbox.backend import EVENT_RETENTION, Backend
-from workbench.sandbox.models import charges, disputes, payouts
-from workbench.sandbox.state import Store
+from workbench.sandbox.models import charges, disputes, payment_intents, payouts
+from workbench.sandbox.state import AccountState
 
 IDEMPOTENCY_RETENTION = 24 * 3600
 DUE_HANDLERS = (
     ("payout", payouts.advance),
     ("charge", charges.expire),
+    ("payment_intent", payment_intents.expire),
     ("dispute", disputes.expire),
 )
 
 
-def _next_due(store: Store, after: int) -> int | None:
+def _next_due(store: AccountState, after: int) -> int | None:
     row = store.conn.execute("SELECT MIN(due) FROM objects WHERE due IS NOT NULL").fetchone()
     account = store.setting("account")
     run = payouts.next_run(account["settings"]["payouts"]["schedule"], after)
@@ -32,11 +33,11 @@ def _next_due(store: Store, after: int) -> int | None:
     return min(candidates) if candidates else None
 
 
-def _processed(store: Store) -> int:
+def _processed(store: AccountState) -> int:
     return store.setting("processed_until") or store.setting("account")["created"]
 
 
-def catch_up(store: Store, until: int | None = None) -> None:
+def catch_up(store: AccountState, until: int | None = None) -> None:
     """Run what is due up to `until` (sandbox now); cheap when nothing is."""
     until = store.now() if until is None else until
     with store.transaction(write=False):
@@ -47,7 +48,7 @@ def catch_up(store: Store, until: int | None = None) -> None:
         run(store, until)
 
 
-def run(store: Store, until: int, rng=None, events_from: int | None = None) -> None:
+def run(store: AccountState, until: int, rng=None, events_from: int | None = None) -> None:
     """Process every due instant up to `until`, in order (inside the caller's transaction).
     Events before `events_from` (default: 30 days before `until`) would be pruned, so they
     are not written at all."""
@@ -85,7 +86,7 @@ def _step(backend: Backend, previous: int) -> None:
             handler(backend, object_id)
 
 
-def advance(store: Store, seconds: int) -> dict:
+def advance(store: AccountState, seconds: int) -> dict:
     """Move sandbox time forward and run everything due in between."""
     with store.transaction():
         clock = store.setting("clock", {"offset": 0, "frozen": None})
@@ -98,7 +99,7 @@ def advance(store: Store, seconds: int) -> dict:
     return state(store)
 
 
-def freeze(store: Store, at: int | None) -> dict:
+def freeze(store: AccountState, at: int | None) -> dict:
     """Stop the clock at `at` (a Unix time), or let it run in real time again (None)."""
     with store.transaction():
         now = store.now()
@@ -113,7 +114,7 @@ def freeze(store: Store, at: int | None) -> dict:
     return state(store)
 
 
-def state(store: Store) -> dict:
+def state(store: AccountState) -> dict:
     clock = store.setting("clock", {"offset": 0, "frozen": None})
     return {
         "now": store.now(),

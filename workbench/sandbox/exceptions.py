@@ -71,6 +71,19 @@ class ResourceMissing(InvalidRequest):
         super().__init__(f"No such {kind}: '{object_id}'", code="resource_missing", param=param)
 
 
+class SourceNotLinked(InvalidRequest):
+    """Stripe's `missing`: a charge names a customer and a source not saved on it."""
+
+    status = 404
+
+    def __init__(self, customer: str, source: str):
+        super().__init__(
+            f"Customer {customer} does not have a linked source with ID {source}.",
+            code="missing",
+            param="source",
+        )
+
+
 class UnrecognizedUrl(InvalidRequest):
     status = 404
 

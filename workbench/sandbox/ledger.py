@@ -15,6 +15,18 @@ accounts). Refunds return no fee. A won dispute returns the amount but not the d
 (Stripe's current rule). Fees are rounded half up to the settlement currency's minor unit.
 Exchange rates are fixed (RATES) so that every figure is reproducible; a converted amount is
 rounded half up.
+
+Partial captures, as Stripe books them (docs.stripe.com/reports/reporting-categories, "A
+separate category for partial-capture reversals"): capturing less than was authorized writes
+two balance transactions at once, a `charge` for the whole authorization and a `refund` with
+reporting category `partial_capture_reversal` for the uncaptured part (its source is the
+Refund that releases that part), which sum to the captured amount. Fees: Stripe charges none
+on what is not captured ("fees after you capture are the same as any other charge",
+stripe.com/blog/auth-capture); its docs do not say how the fee splits between the two
+entries, and integrations built on live data read the reversal's fee as negative. So the
+charge entry has the fee of the whole authorization and the reversal gives back the
+difference to the fee of the captured amount: together, exactly a charge of the captured
+amount. Both become available at the same time.
 """
 
 from __future__ import annotations
@@ -205,19 +217,25 @@ def settlement(backend: Backend) -> tuple[str, str, int]:
     return account["default_currency"], account["country"], schedule["delay_days"]
 
 
-def charge_transaction(
-    backend: Backend, charge: dict, amount: int, card_country: str, *, immediately: bool = False
-) -> dict:
-    """The `charge` balance transaction written when `amount` of a charge is captured."""
-    currency, country, delay = settlement(backend)
+def _settled_with_fee(backend: Backend, charge: dict, amount: int) -> tuple[int, int]:
+    """`amount` of the charge in the settlement currency, and the card fee on it."""
+    currency, country, _ = settlement(backend)
     settled = convert(amount, charge["currency"], currency)
     fee = card_fee(
         settled,
         currency,
         presentment=charge["currency"],
-        card_country=card_country,
+        card_country=charge["payment_method_details"]["card"]["country"],
         account_country=country,
     )
+    return settled, fee
+
+
+def charge_transaction(backend: Backend, charge: dict, *, immediately: bool = False) -> dict:
+    """The `charge` balance transaction written at capture: the whole authorization (see
+    partial_capture_reversal for a capture of less) and its fee."""
+    currency, _, delay = settlement(backend)
+    settled, fee = _settled_with_fee(backend, charge, charge["amount"])
     return record(
         backend,
         amount=settled,
@@ -232,6 +250,29 @@ def charge_transaction(
     )
 
 
+def partial_capture_reversal(
+    backend: Backend, refund: dict, charge: dict, charge_entry: dict
+) -> dict:
+    """The `refund` balance transaction giving back what a partial capture left uncaptured,
+    with the fee's difference: with `charge_entry`, a charge of the captured amount."""
+    settled, fee = _settled_with_fee(backend, charge, charge["amount_captured"])
+    returned = fee - charge_entry["fee"]
+    return record(
+        backend,
+        amount=settled - charge_entry["amount"],
+        currency=charge_entry["currency"],
+        type="refund",
+        reporting_category="partial_capture_reversal",
+        source=refund["id"],
+        description=_refund_description(charge),
+        fee_details=[fee_detail(returned, charge_entry["currency"], "Stripe processing fees")]
+        if returned
+        else [],
+        exchange_rate=exchange_rate(charge["currency"], charge_entry["currency"]),
+        available=charge_entry["available_on"],
+    )
+
+
 def refund_transaction(backend: Backend, refund: dict, charge: dict) -> dict:
     currency, _, _ = settlement(backend)
     return record(
@@ -241,10 +282,13 @@ def refund_transaction(backend: Backend, refund: dict, charge: dict) -> dict:
         type="refund",
         reporting_category="refund",
         source=refund["id"],
-        description="REFUND FOR CHARGE"
-        + (f" ({charge['description']})" if charge["description"] else ""),
+        description=_refund_description(charge),
         exchange_rate=exchange_rate(charge["currency"], currency),
     )
+
+
+def _refund_description(charge: dict) -> str:
+    return "REFUND FOR CHARGE" + (f" ({charge['description']})" if charge["description"] else "")
 
 
 def balance(backend: Backend) -> dict:

@@ -1,16 +1,19 @@
 """A deterministic, realistic account history, written through the models (not HTTP).
 
-`seed(store, until=..., months=6, seed=0, scale=1.0)` builds, day by day, what a small shop
-sees: customers saving cards (some expiring soon, some with no default), a daily rhythm of
-orders paid by card with Stripe-like declines, authorize-then-capture (full, partial, some
-left to expire, some still open near expiry), refunds, disputes (won, lost, open), charges in
-USD, EUR and JPY, automatic payouts (one of them failing), and the merchant's own
-`orders.csv`, which matches the charges except for planted discrepancies of every kind a
-reconciliation must catch. The same arguments give the same bytes: every id and random
-choice comes from one seeded generator, and the clock ends at `until`.
+`seed(store, until=..., months=6, seed=0, scale=1.0, timezone="Etc/UTC")` builds, day by
+day, what a small shop sees (the account in `timezone`; the days themselves are UTC days, as
+the sandbox's payouts are): customers saving cards (some expiring soon, some with no
+default), a daily rhythm of orders paid by card with Stripe-like declines, authorize-then-
+capture (full, partial, some left to expire, some still open near expiry), refunds, disputes
+(won, lost, open), charges in USD, EUR and JPY, automatic payouts (one of them failing), and
+the merchant's own `orders.csv`, which matches the charges except for planted discrepancies
+of every kind a reconciliation must catch. The same arguments give the same bytes: every id
+and random choice comes from one seeded generator, and the clock ends at `until`.
 
 Beside the orders file the seed writes its ground truth (`<account>.truth.json`): what it
-planted and counted, for tests to compare analyses against.
+planted and counted, for tests to compare analyses against: the account, its timezone, the
+planted discrepancies, expiring cards, customers without a default card, open authorizations
+and each partial capture (charge, authorized, captured and released amounts).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from workbench.sandbox.models import (
     payment_intents,
     refunds,
 )
-from workbench.sandbox.state import Store
+from workbench.sandbox.state import AccountState
 
 DAY = 86400
 ORDERS_PER_DAY = 40  # at scale 1, on a weekday
@@ -116,6 +119,8 @@ class History:
     expiring_cards: list[str] = field(default_factory=list)
     without_default: list[str] = field(default_factory=list)
     open_authorizations: list[str] = field(default_factory=list)
+    # per partial capture: the charge and its authorized, captured and released amounts
+    partial_captures: list[dict] = field(default_factory=list)
     failed_payout_day: int | None = None
 
 
@@ -129,7 +134,15 @@ def months_before(moment: int, months: int) -> int:
 
 class Seeder:
     def __init__(
-        self, store: Store, *, until: int, months: int, seed: int, scale: float, name: str
+        self,
+        store: AccountState,
+        *,
+        until: int,
+        months: int,
+        seed: int,
+        scale: float,
+        name: str,
+        timezone: str,
     ):
         self.store = store
         self.until = until
@@ -137,6 +150,7 @@ class Seeder:
         self.rng = random.Random(seed)
         self.scale = scale
         self.name = name
+        self.timezone = account_model.check_timezone(timezone)  # before anything is replaced
         self.history = History()
         self.agenda: list[tuple[int, int, str, tuple]] = []
         self.customers: list[dict] = []
@@ -224,7 +238,7 @@ class Seeder:
         with store.transaction():
             for table in ("objects", "idempotency", "deliveries", "settings"):
                 store.conn.execute(f"DELETE FROM {table}")
-            account_model.initialize(self.backend(self.start), self.name)
+            account_model.initialize(self.backend(self.start), self.name, timezone=self.timezone)
             store.set_setting("processed_until", self.start)
             store.set_setting("clock", {"offset": 0, "frozen": self.start})
 
@@ -415,6 +429,14 @@ class Seeder:
         order.status = "paid"
         if amount is not None:
             order.amount = amount  # the shop shipped less and charged what it shipped
+            self.history.partial_captures.append(
+                {
+                    "charge": charge_id,
+                    "authorized": charge["amount"],
+                    "captured": amount,
+                    "released": charge["amount"] - amount,
+                }
+            )
         self.plan_refund(moment, order, charge_id)
 
     def do_refund(self, moment: int, charge_id: str, order: Order, full: bool) -> None:
@@ -497,8 +519,13 @@ class Seeder:
         self.history.planted["refunded_order"].append(order.order_id)
 
     def mark_open_authorizations(self) -> None:
+        """Authorizations still open at the end: charges due to expire, and the charges of
+        PaymentIntents due to expire (a PaymentIntent's authorization expires with it)."""
         rows = self.store.conn.execute(
-            "SELECT id FROM objects WHERE object = 'charge' AND due IS NOT NULL ORDER BY created"
+            "SELECT id FROM objects WHERE object = 'charge' AND id IN ("
+            "SELECT id FROM objects WHERE due IS NOT NULL AND object = 'charge' UNION ALL "
+            "SELECT json_extract(data, '$.latest_charge') FROM objects "
+            "WHERE due IS NOT NULL AND object = 'payment_intent') ORDER BY created, seq"
         ).fetchall()
         self.history.open_authorizations = [row[0] for row in rows]
 
@@ -533,19 +560,22 @@ def orders_path(data_dir: Path, account: str) -> Path:
 
 
 def seed(
-    store: Store,
+    store: AccountState,
     *,
     until: int,
     months: int = 6,
     seed: int = 0,
     scale: float = 1.0,
     name: str = "default",
+    timezone: str = account_model.DEFAULT_TIMEZONE,
     orders_path: Path | None = None,
     frozen: bool = True,
 ) -> dict:
     """Replace the account's state with a seeded history; returns its ground truth."""
     started = time.monotonic()
-    seeder = Seeder(store, until=until, months=months, seed=seed, scale=scale, name=name)
+    seeder = Seeder(
+        store, until=until, months=months, seed=seed, scale=scale, name=name, timezone=timezone
+    )
     history = seeder.run()
     with store.transaction():
         store.set_setting(
@@ -565,6 +595,7 @@ def seed(
         "name": name,
         "seed": seed,
         "scale": scale,
+        "timezone": timezone,
         "months": months,
         "start": seeder.start,
         "until": until,
@@ -576,6 +607,7 @@ def seed(
         "expiring_cards": history.expiring_cards,
         "customers_without_default": history.without_default,
         "open_authorizations": history.open_authorizations,
+        "partial_captures": history.partial_captures,
         "failed_payout_day": history.failed_payout_day,
         "seconds": round(time.monotonic() - started, 1),
     }
@@ -586,7 +618,7 @@ def seed(
     return truth
 
 
-def ensure(store: Store, data_dir: Path, name: str, *, announce=None) -> dict | None:
+def ensure(store: AccountState, data_dir: Path, name: str, *, announce=None) -> dict | None:
     """Seed an empty account with the default history (six months until now); a lock file
     keeps two processes from seeding it at once. Returns the ground truth when it seeded."""
     lock_path = store.path.with_suffix(".seed.lock")

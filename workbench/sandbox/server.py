@@ -34,7 +34,7 @@ from workbench.sandbox.faults import Faults, Injector
 from workbench.sandbox.lists import expand
 from workbench.sandbox.models import account as account_model
 from workbench.sandbox.params import EXPAND, decode, parse_fields
-from workbench.sandbox.state import Store, dumps
+from workbench.sandbox.state import AccountState, dumps
 
 log = logging.getLogger("workbench.sandbox")
 MAX_BODY = 1 << 20
@@ -77,21 +77,21 @@ class Api:
         self.data_dir = Path(data_dir)
         self.api_key = api_key
         self.injector = Injector(faults)
-        self._stores: dict[str, Store] = {}
+        self._stores: dict[str, AccountState] = {}
         self._lock = threading.Lock()
         self.deliveries = webhooks.Deliverer(self)
 
-    def store(self, account: str) -> Store:
+    def store(self, account: str) -> AccountState:
         with self._lock:
             if account not in self._stores:
-                store = Store(self.data_dir / "sandbox" / f"{account}.sqlite3")
+                store = AccountState(self.data_dir / "sandbox" / f"{account}.sqlite3")
                 with store.transaction():
                     if store.setting("account") is None:
                         account_model.initialize(Backend(store), account)
                 self._stores[account] = store
             return self._stores[account]
 
-    def stores(self) -> list[Store]:
+    def stores(self) -> list[AccountState]:
         with self._lock:
             return list(self._stores.values())
 
@@ -212,7 +212,7 @@ class Api:
         return response
 
     @staticmethod
-    def _check_permission(store: Store, key: str, request: Request) -> None:
+    def _check_permission(store: AccountState, key: str, request: Request) -> None:
         """Stripe's 403 for a restricted key that lacks a permission."""
         resource = request.path.split("/")[2] if request.path.count("/") >= 2 else ""
         write = request.method != "GET"

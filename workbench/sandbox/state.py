@@ -77,8 +77,9 @@ def _reference(value) -> str | None:
     return value if isinstance(value, str) else None
 
 
-class Store:
-    """One account's SQLite file, with a connection per thread."""
+class AccountState:
+    """One sandbox account's SQLite file, with a connection per thread (the workbench's
+    local copy of an account is the other thing, `workbench.store.Store`)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)

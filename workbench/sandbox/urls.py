@@ -416,6 +416,7 @@ def _routes() -> list[Route]:
             control.configure_account,
             {
                 "country": Str(choices=tuple(account.COUNTRIES)),
+                "timezone": Str(),
                 "interval": Str(choices=account.INTERVALS),
                 "delay_days": Int(minimum=0, maximum=30),
                 "monthly_anchor": Int(minimum=1, maximum=31),

@@ -1,13 +1,20 @@
 """The account itself: `GET /v1/account`, its payout settings and its bank account.
 
-Stripe lets an account change its own payout schedule only in the Dashboard, so the sandbox
-does it under /_sandbox/account; the bank account number picks a payout outcome the way
-Stripe's test bank accounts do (000111111113 fails with account_closed, ...).
+Stripe lets an account change its own payout schedule and its Dashboard timezone
+(`settings.dashboard.timezone`, an IANA name, Etc/UTC by default) only in the Dashboard, so
+the sandbox does it under /_sandbox/account; the bank account number picks a payout outcome
+the way Stripe's test bank accounts do (000111111113 fails with account_closed, ...). The
+timezone is what the account's days and months are for people reading reports; the sandbox's
+own timing (availability, payouts) stays in UTC.
 """
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
+
 from workbench.sandbox.backend import API_VERSION, Backend, changes
+from workbench.sandbox.exceptions import InvalidRequest
 
 COUNTRIES = {
     "US": "usd",
@@ -45,6 +52,7 @@ BANK_ACCOUNTS = {
     ),
 }
 INTERVALS = ("manual", "daily", "weekly", "monthly")
+DEFAULT_TIMEZONE = "Etc/UTC"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")
 
 
@@ -61,7 +69,25 @@ def _requirements() -> dict:
     }
 
 
-def account_object(backend: Backend, name: str, country: str = "US") -> dict:
+@functools.cache
+def timezones() -> frozenset[str]:
+    """IANA zone names, from zoneinfo (less `localtime`, a host's link rather than a zone)."""
+    return frozenset(zoneinfo.available_timezones() - {"localtime"})
+
+
+def check_timezone(name: str) -> str:
+    if name not in timezones():
+        raise InvalidRequest(
+            f"Invalid timezone: {name[:60]!r} is not an IANA time zone name such as "
+            "Pacific/Auckland.",
+            param="timezone",
+        )
+    return name
+
+
+def account_object(
+    backend: Backend, name: str, country: str = "US", timezone: str = DEFAULT_TIMEZONE
+) -> dict:
     created = backend.now
     title = "Workbench Sandbox" + ("" if name == "default" else f" ({name})")
     return {
@@ -115,7 +141,7 @@ def account_object(backend: Backend, name: str, country: str = "US") -> dict:
                 "statement_descriptor_prefix_kana": None,
                 "statement_descriptor_prefix_kanji": None,
             },
-            "dashboard": {"display_name": title, "timezone": "Etc/UTC"},
+            "dashboard": {"display_name": title, "timezone": timezone},
             "invoices": None,
             "payments": {
                 "statement_descriptor": "WORKBENCH SANDBOX",
@@ -151,9 +177,11 @@ def account_object(backend: Backend, name: str, country: str = "US") -> dict:
     }
 
 
-def initialize(backend: Backend, name: str, country: str = "US") -> None:
+def initialize(
+    backend: Backend, name: str, country: str = "US", timezone: str = DEFAULT_TIMEZONE
+) -> None:
     """A new account: settings, a bank account that pays out, the payout clock started."""
-    account = account_object(backend, name, country)
+    account = account_object(backend, name, country, check_timezone(timezone))
     backend.store.set_setting("account", account)
     backend.store.set_setting(
         "bank_account", {"id": backend.new_id("ba"), "account_number": "000123456789"}
@@ -167,12 +195,14 @@ def retrieve(backend: Backend, params: dict) -> dict:
 
 
 def configure(backend: Backend, params: dict) -> dict:
-    """/_sandbox/account: country, payout schedule and delay, and the bank account number."""
+    """/_sandbox/account: country, timezone, payout schedule and delay, the bank account."""
     account = backend.account
-    before = retrieve(backend, {})
+    before = backend.snapshot(retrieve(backend, {}))
     if "country" in params:
         account["country"] = params["country"]
         account["default_currency"] = COUNTRIES[params["country"]]
+    if "timezone" in params:
+        account["settings"]["dashboard"]["timezone"] = check_timezone(params["timezone"] or "")
     schedule = account["settings"]["payouts"]["schedule"]
     for key in ("interval", "delay_days", "weekly_anchor", "monthly_anchor"):
         if params.get(key) is not None:
@@ -188,7 +218,10 @@ def configure(backend: Backend, params: dict) -> dict:
         bank = backend.store.setting("bank_account")
         bank["account_number"] = params["bank_account_number"]
         backend.store.set_setting("bank_account", bank)
+    # The account is a setting, not a stored object, and its event shows it as
+    # GET /v1/account does: so the diff is made here rather than by backend.change.
     after = retrieve(backend, {})
-    if before != after:
-        backend.emit("account.updated", after, changes(before, after))
+    previous = changes(before, after)
+    if previous:
+        backend.emit("account.updated", after, previous)
     return {"account": after, "bank_account": backend.store.setting("bank_account")}

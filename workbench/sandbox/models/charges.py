@@ -2,16 +2,22 @@
 
 The Charges API and PaymentIntents both end here: `authorize` decides the outcome from the
 test card, stores the charge (a declined one as `failed`, as Stripe keeps it) and raises the
-card error; `capture` writes the balance transaction; `release` lets an authorization go.
+card error; `capture_charge` writes the balance transaction. Releasing an authorization is
+the refund's (models/refunds.py); a PaymentIntent's authorization expires with its intent.
 """
 
 from __future__ import annotations
 
-from workbench.sandbox import cards, ledger, lists, search
-from workbench.sandbox.backend import Backend, changes
+from workbench.sandbox import cards, ledger, lists, metadata, search
+from workbench.sandbox.backend import Backend
 from workbench.sandbox.currencies import SUPPORTED
-from workbench.sandbox.exceptions import CardError, InvalidRequest, ResourceMissing
-from workbench.sandbox.models import customers, disputes, payment_intents, refunds, tokens
+from workbench.sandbox.exceptions import (
+    CardError,
+    InvalidRequest,
+    ResourceMissing,
+    SourceNotLinked,
+)
+from workbench.sandbox.models import customers, disputes, refunds, tokens
 
 AUTHORIZATION_DAYS = 7
 DAY = 86400
@@ -185,7 +191,7 @@ def authorize(
         "fraud_details": {"stripe_report": None, "user_report": None},
         "level3": None,
         "livemode": False,
-        "metadata": {k: v for k, v in (params.get("metadata") or {}).items() if v is not None},
+        "metadata": metadata.merge({}, params.get("metadata")),
         "on_behalf_of": None,
         "outcome": _outcome(backend, card),
         "paid": not declined,
@@ -215,7 +221,9 @@ def authorize(
     }
     if capture and not declined:
         _record_capture(backend, charge, amount, card)
-    backend.store.insert(charge, private={"number": card.number}, due=capture_before)
+    # A PaymentIntent's authorization expires with the intent (payment_intents.expire).
+    due = capture_before if payment_intent is None else None
+    backend.store.insert(charge, private={"number": card.number}, due=due)
     if declined:
         backend.emit("charge.failed", charge)
         raise card.decline.error(charge=charge_id)
@@ -262,87 +270,61 @@ def capture_charge(backend: Backend, charge: dict, amount: int | None) -> dict:
             param="amount",
         )
     ledger.check_amount(amount, charge["currency"])
-    before = backend.snapshot(charge)
     card = cards.lookup(_number(backend, charge))
-    _record_capture(backend, charge, amount, card)
-    backend.store.update(charge, due=None)
-    backend.emit("charge.captured", charge, changes(before, charge))
+    with backend.change(charge, "charge.captured", due=None):
+        _record_capture(backend, charge, amount, card)
     if card.dispute:
         disputes.open_dispute(backend, charge, card.dispute)
     return charge
 
 
 def _record_capture(backend: Backend, charge: dict, amount: int, card: cards.TestCard) -> None:
-    """Write the charge's balance transaction; the uncaptured rest counts as refunded."""
-    transaction = ledger.charge_transaction(
-        backend,
-        charge,
-        amount,
-        charge["payment_method_details"]["card"]["country"],
-        immediately=card.bypass_pending,
-    )
-    charge.update(
-        captured=True,
-        amount_captured=amount,
-        amount_refunded=charge["amount"] - amount,
-        balance_transaction=transaction["id"],
-    )
-
-
-def release(
-    backend: Backend, charge: dict, reason: str | None, metadata: dict | None = None
-) -> dict:
-    """Let an uncaptured authorization go: the charge is refunded, no money moves."""
-    before = backend.snapshot(charge)
-    refund = refunds.refund_object(backend, charge, charge["amount"], reason, metadata or {})
-    backend.store.insert(refund)
-    charge.update(refunded=True, amount_refunded=charge["amount"])
-    backend.store.update(charge, due=None)
-    backend.emit("refund.created", refund)
-    if reason == "expired_uncaptured_charge":
-        backend.emit("charge.expired", charge, changes(before, charge))
-    backend.emit("charge.refunded", charge, changes(before, charge))
-    return refund
+    """Book a capture: a `charge` balance transaction for the whole authorization; less
+    captured than authorized, the rest released by a Refund (see ledger.py)."""
+    transaction = ledger.charge_transaction(backend, charge, immediately=card.bypass_pending)
+    charge.update(captured=True, amount_captured=amount, balance_transaction=transaction["id"])
+    if amount < charge["amount"]:
+        refunds.release_uncaptured(backend, charge, transaction)
 
 
 def expire(backend: Backend, charge_id: str) -> None:
-    """An authorization 7 days old is released, and its PaymentIntent canceled."""
+    """An authorization 7 days old is released (what is no longer open just stops being due)."""
     charge = backend.get(charge_id, "charge")
     if charge["captured"] or charge["refunded"] or charge["status"] != "succeeded":
+        backend.store.update(charge, due=None)
         return
-    release(backend, charge, "expired_uncaptured_charge")
-    if charge["payment_intent"]:
-        payment_intents.cancel_expired(backend, charge["payment_intent"])
+    refunds.release(backend, charge, "expired_uncaptured_charge")
 
 
 # the Charges API
 
 
 def _payment_source(backend: Backend, params: dict) -> tuple[dict, cards.TestCard, str | None]:
-    customer_id = params.get("customer")
-    customer = customers.live_customer(backend, customer_id) if customer_id else None
+    """The card a charge is made with: with a customer, one saved on that customer (its
+    default unless `source` names another); without, a token."""
     source = params.get("source")
-    if source is None:
-        if customer is None:
-            raise InvalidRequest("Must provide source or customer.", code="parameter_missing")
-        if not customer["default_source"]:
+    if params.get("customer"):
+        customer = backend.get(params["customer"], "customer", param="customer")
+        if source is None and not customer["default_source"]:
             raise CardError(
                 "Cannot charge a customer that has no active card", code="missing", param="card"
             )
-        source = customer["default_source"]
+        source = source or customer["default_source"]
+        card_obj, private = backend.store.with_private(source, "card")
+        if card_obj is None or card_obj["customer"] != customer["id"]:
+            raise SourceNotLinked(customer["id"], source)
+        return card_obj, cards.lookup(private["number"]), customer["id"]
+    if source is None:
+        raise InvalidRequest("Must provide source or customer.", code="parameter_missing")
     if source.startswith("tok_"):
         card_obj, card = tokens.redeem(backend, source)
-        return card_obj, card, customer_id
+        return card_obj, card, None
     if source.startswith("card_"):
-        card_obj, private = backend.store.with_private(source, "card")
-        if card_obj is None or customer is None or card_obj["customer"] != customer["id"]:
-            owner = customer["id"] if customer else "(none given)"
-            raise InvalidRequest(
-                f"Customer {owner} does not have a linked source with ID {source}.",
-                code="resource_missing",
-                param="source",
-            )
-        return card_obj, cards.lookup(private["number"]), customer_id
+        raise InvalidRequest(
+            f"Customer (none given) does not have a linked source with ID {source}.",
+            code="resource_missing",
+            param="source",
+        )
     raise ResourceMissing("source", source, "source")
 
 
@@ -368,22 +350,18 @@ def retrieve(backend: Backend, params: dict, charge: str) -> dict:
 
 def update(backend: Backend, params: dict, charge: str) -> dict:
     obj = backend.get(charge, "charge")
-    before = backend.snapshot(obj)
-    for key in ("description", "receipt_email", "transfer_group"):
-        if key in params:
-            obj[key] = params[key]
-    if "shipping" in params:
-        obj["shipping"] = customers.shipping_object(params["shipping"])
-    if "metadata" in params:
-        obj["metadata"] = customers.merge_metadata(obj["metadata"], params["metadata"])
-    if "customer" in params and params["customer"]:
-        if obj["customer"] and obj["customer"] != params["customer"]:
-            raise InvalidRequest("This charge already has a customer.", param="customer")
-        obj["customer"] = customers.live_customer(backend, params["customer"])["id"]
-    backend.store.update(obj)
-    previous = changes(before, obj)
-    if previous:
-        backend.emit("charge.updated", obj, previous)
+    with backend.change(obj, "charge.updated"):
+        for key in ("description", "receipt_email", "transfer_group"):
+            if key in params:
+                obj[key] = params[key]
+        if "shipping" in params:
+            obj["shipping"] = customers.shipping_object(params["shipping"])
+        if "metadata" in params:
+            obj["metadata"] = metadata.merge(obj["metadata"], params["metadata"])
+        if "customer" in params and params["customer"]:
+            if obj["customer"] and obj["customer"] != params["customer"]:
+                raise InvalidRequest("This charge already has a customer.", param="customer")
+            obj["customer"] = backend.get(params["customer"], "customer", param="customer")["id"]
     return obj
 
 

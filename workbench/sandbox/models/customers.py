@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from workbench.sandbox import lists, search
-from workbench.sandbox.backend import Backend, changes
+from workbench.sandbox import lists, metadata, search
+from workbench.sandbox.backend import Backend
 from workbench.sandbox.exceptions import InvalidRequest, ResourceMissing
 from workbench.sandbox.models import payment_methods, tokens
 
@@ -44,7 +44,7 @@ def create(backend: Backend, params: dict) -> dict:
             "rendering_options": None,
         },
         "livemode": False,
-        "metadata": {k: v for k, v in (params.get("metadata") or {}).items() if v is not None},
+        "metadata": metadata.merge({}, params.get("metadata")),
         "name": params.get("name"),
         "next_invoice_sequence": 1,
         "phone": params.get("phone"),
@@ -86,77 +86,45 @@ def retrieve(backend: Backend, params: dict, customer: str) -> dict:
     return obj
 
 
-def live_customer(backend: Backend, customer_id: str, param: str = "customer") -> dict:
-    """A customer that is not deleted (deleted ones answer 404 to writes, as in Stripe)."""
-    customer = backend.store.get(customer_id, "customer") if isinstance(customer_id, str) else None
-    if customer is None or customer.get("deleted"):
-        raise ResourceMissing("customer", str(customer_id), param)
-    return customer
-
-
 def update(backend: Backend, params: dict, customer: str) -> dict:
-    obj = live_customer(backend, customer, "id")
-    before = {**obj, "metadata": dict(obj["metadata"])}
-    for key in EDITABLE:
-        if key in params:
-            obj[key] = params[key] if key != "preferred_locales" else params[key] or []
-    if "address" in params:
-        obj["address"] = _address(params["address"])
-    if "shipping" in params:
-        obj["shipping"] = shipping_object(params["shipping"])
-    if "metadata" in params:
-        obj["metadata"] = merge_metadata(obj["metadata"], params["metadata"])
-    created_source = None
-    if params.get("source"):
-        old_default = obj["default_source"]
-        created_source = _add_card(backend, obj, params["source"], param="source")
-        obj["default_source"] = created_source["id"]
-        if old_default:
-            _delete_card(backend, obj, old_default)
-    if "default_source" in params:
-        wanted = params["default_source"]
-        card = backend.store.get(wanted, "card") if wanted else None
-        if wanted is not None and (card is None or card["customer"] != obj["id"]):
-            raise InvalidRequest(
-                f"Customer {obj['id']} does not have a linked source with ID {wanted}.",
-                code="resource_missing",
-                param="default_source",
-            )
-        obj["default_source"] = wanted
-    if "invoice_settings" in params:
-        settings = params["invoice_settings"] or {}
-        if "default_payment_method" in settings:
-            obj["invoice_settings"]["default_payment_method"] = settings["default_payment_method"]
-    backend.store.update(obj)
-    if created_source:
-        backend.emit("customer.source.created", created_source)
-    previous = changes(before, obj)
-    if previous:
-        backend.emit("customer.updated", obj, previous)
+    obj = backend.get(customer, "customer")
+    with backend.change(obj, "customer.updated"):
+        for key in EDITABLE:
+            if key in params:
+                obj[key] = params[key] if key != "preferred_locales" else params[key] or []
+        if "address" in params:
+            obj["address"] = _address(params["address"])
+        if "shipping" in params:
+            obj["shipping"] = shipping_object(params["shipping"])
+        if "metadata" in params:
+            obj["metadata"] = metadata.merge(obj["metadata"], params["metadata"])
+        if params.get("source"):
+            old_default = obj["default_source"]
+            created_source = _add_card(backend, obj, params["source"], param="source")
+            obj["default_source"] = created_source["id"]
+            if old_default:
+                _delete_card(backend, obj, old_default)
+            backend.emit("customer.source.created", created_source)
+        if "default_source" in params:
+            wanted = params["default_source"]
+            card = backend.store.get(wanted, "card") if wanted else None
+            if wanted is not None and (card is None or card["customer"] != obj["id"]):
+                raise InvalidRequest(
+                    f"Customer {obj['id']} does not have a linked source with ID {wanted}.",
+                    code="resource_missing",
+                    param="default_source",
+                )
+            obj["default_source"] = wanted
+        if "invoice_settings" in params:
+            settings = params["invoice_settings"] or {}
+            if "default_payment_method" in settings:
+                invoice_settings = obj["invoice_settings"]
+                invoice_settings["default_payment_method"] = settings["default_payment_method"]
     return obj
 
 
-def merge_metadata(current: dict, update: dict | None) -> dict:
-    """Stripe's metadata update: keys merge, an empty value removes a key, at most 50 keys."""
-    if update is None:
-        return {}
-    merged = dict(current)
-    for key, value in update.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    if len(merged) > 50:
-        raise InvalidRequest(
-            f"Metadata can have up to 50 keys, but you've set {len(merged)}. "
-            "Email us at support+metadata@stripe.com for more information.",
-            param="metadata",
-        )
-    return merged
-
-
 def delete(backend: Backend, params: dict, customer: str) -> dict:
-    obj = live_customer(backend, customer, "id")
+    obj = backend.get(customer, "customer")
     rows = backend.store.conn.execute(
         "SELECT id FROM objects WHERE object = 'card' AND customer = ?", (obj["id"],)
     ).fetchall()
@@ -182,7 +150,12 @@ def search_(backend: Backend, params: dict) -> str:
 
 
 def _add_card(
-    backend: Backend, customer: dict, token_id: str, *, param: str, metadata: dict | None = None
+    backend: Backend,
+    customer: dict,
+    token_id: str,
+    *,
+    param: str,
+    given_metadata: dict | None = None,
 ) -> dict:
     if not isinstance(token_id, str) or not token_id.startswith("tok_"):
         raise InvalidRequest(f"No such token: '{token_id}'", code="resource_missing", param=param)
@@ -193,23 +166,21 @@ def _add_card(
         card_fields,
         id=backend.new_id("card"),
         customer=customer["id"],
-        metadata={k: v for k, v in (metadata or {}).items() if v is not None},
+        metadata=metadata.merge({}, given_metadata),
     )
     backend.store.insert(saved, private={"number": card.number}, created=backend.now)
     return saved
 
 
 def create_source(backend: Backend, params: dict, customer: str) -> dict:
-    obj = live_customer(backend, customer, "id")
+    obj = backend.get(customer, "customer")
     card = _add_card(
-        backend, obj, params["source"], param="source", metadata=params.get("metadata")
+        backend, obj, params["source"], param="source", given_metadata=params.get("metadata")
     )
     backend.emit("customer.source.created", card)
     if obj["default_source"] is None:
-        before = dict(obj)
-        obj["default_source"] = card["id"]
-        backend.store.update(obj)
-        backend.emit("customer.updated", obj, changes(before, obj))
+        with backend.change(obj, "customer.updated"):
+            obj["default_source"] = card["id"]
     return card
 
 
@@ -221,30 +192,25 @@ def owned_card(backend: Backend, customer: str, card_id: str, param: str = "id")
 
 
 def retrieve_source(backend: Backend, params: dict, customer: str, source: str) -> dict:
-    live_customer(backend, customer, "customer")
+    backend.get(customer, "customer", param="customer")
     return owned_card(backend, customer, source)
 
 
 def update_source(backend: Backend, params: dict, customer: str, source: str) -> dict:
-    live_customer(backend, customer, "customer")
+    backend.get(customer, "customer", param="customer")
     card = owned_card(backend, customer, source)
-    before = {**card, "metadata": dict(card["metadata"])}
-    if "exp_month" in params or "exp_year" in params:
-        month, year = tokens.check_expiry(
-            params.get("exp_month", card["exp_month"]),
-            params.get("exp_year", card["exp_year"]),
-            backend.now,
-        )
-        card["exp_month"], card["exp_year"] = month, year
-    for key in ("name", *tokens.ADDRESS_FIELDS):
-        if key in params:
-            card[key] = params[key]
-    if "metadata" in params:
-        card["metadata"] = merge_metadata(card["metadata"], params["metadata"])
-    backend.store.update(card)
-    previous = changes(before, card)
-    if previous:
-        backend.emit("customer.source.updated", card, previous)
+    with backend.change(card, "customer.source.updated"):
+        if "exp_month" in params or "exp_year" in params:
+            card["exp_month"], card["exp_year"] = tokens.check_expiry(
+                params.get("exp_month", card["exp_month"]),
+                params.get("exp_year", card["exp_year"]),
+                backend.now,
+            )
+        for key in ("name", *tokens.ADDRESS_FIELDS):
+            if key in params:
+                card[key] = params[key]
+        if "metadata" in params:
+            card["metadata"] = metadata.merge(card["metadata"], params["metadata"])
     return card
 
 
@@ -256,23 +222,21 @@ def _delete_card(backend: Backend, customer: dict, card_id: str) -> dict:
 
 
 def delete_source(backend: Backend, params: dict, customer: str, source: str) -> dict:
-    obj = live_customer(backend, customer, "customer")
+    obj = backend.get(customer, "customer", param="customer")
     card = _delete_card(backend, obj, source)
     if obj["default_source"] == source:
-        before = dict(obj)
-        newest = backend.store.conn.execute(
-            "SELECT id FROM objects WHERE object = 'card' AND customer = ? "
-            "ORDER BY created DESC, seq DESC LIMIT 1",
-            (obj["id"],),
-        ).fetchone()
-        obj["default_source"] = newest[0] if newest else None
-        backend.store.update(obj)
-        backend.emit("customer.updated", obj, changes(before, obj))
+        with backend.change(obj, "customer.updated"):
+            newest = backend.store.conn.execute(
+                "SELECT id FROM objects WHERE object = 'card' AND customer = ? "
+                "ORDER BY created DESC, seq DESC LIMIT 1",
+                (obj["id"],),
+            ).fetchone()
+            obj["default_source"] = newest[0] if newest else None
     return {"id": card["id"], "object": "card", "deleted": True}
 
 
 def list_sources(backend: Backend, params: dict, customer: str) -> str:
-    live_customer(backend, customer, "customer")
+    backend.get(customer, "customer", param="customer")
     if params.get("object") not in (None, "card"):
         return lists.listing(backend, [], False, f"/v1/customers/{customer}/sources")
     return lists.page(

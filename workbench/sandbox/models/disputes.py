@@ -2,16 +2,16 @@
 
 A chargeback withdraws the amount plus the dispute fee at once; `winning_evidence` in
 `evidence[uncategorized_text]` wins it (the amount comes back, the fee does not: Stripe's
-current rule), `losing_evidence` loses it; no answer by `due_by` loses it too. An inquiry
-(4000000000001976) moves no money unless escalated.
+current rule), `losing_evidence` loses it; no answer by `due_by` (the end, 23:59:59 UTC, of
+the eighth day after the dispute's) loses it too. An inquiry (4000000000001976) moves no
+money unless escalated.
 """
 
 from __future__ import annotations
 
-from workbench.sandbox import ledger, lists
-from workbench.sandbox.backend import Backend, changes
+from workbench.sandbox import ledger, lists, metadata
+from workbench.sandbox.backend import Backend
 from workbench.sandbox.exceptions import InvalidRequest
-from workbench.sandbox.models import customers
 
 EVIDENCE_FIELDS = (
     "access_activity_log billing_address cancellation_policy cancellation_policy_disclosure "
@@ -85,12 +85,10 @@ def open_dispute(backend: Backend, charge: dict, kind: str) -> dict:
         "reason": reason,
         "status": "warning_needs_response" if inquiry else "needs_response",
     }
-    before = backend.snapshot(charge)
-    charge["disputed"] = True
-    backend.store.update(charge)
-    backend.store.insert(dispute, due=dispute["evidence_details"]["due_by"])
-    backend.emit("charge.dispute.created", dispute)
-    backend.emit("charge.updated", charge, changes(before, charge))
+    with backend.change(charge, "charge.updated"):
+        charge["disputed"] = True
+        backend.store.insert(dispute, due=dispute["evidence_details"]["due_by"])
+        backend.emit("charge.dispute.created", dispute)
     if not inquiry:
         _withdraw(backend, dispute, charge)
     return dispute
@@ -116,27 +114,30 @@ def _withdraw(backend: Backend, dispute: dict, charge: dict) -> None:
     backend.emit("charge.dispute.funds_withdrawn", dispute)
 
 
-def _close(backend: Backend, dispute: dict, status: str, before: dict | None) -> None:
-    dispute["status"] = status
-    dispute["is_charge_refundable"] = status in ("won", "warning_closed")
-    if status == "won":
-        currency, _, _ = ledger.settlement(backend)
-        withdrawn = dispute["balance_transactions"][0]
-        transaction = ledger.record(
-            backend,
-            amount=-withdrawn["amount"],
-            currency=currency,
-            type="adjustment",
-            reporting_category="dispute_reversal",
-            source=dispute["id"],
-            description=f"Chargeback reversal for {dispute['charge']}",
-            exchange_rate=ledger.exchange_rate(dispute["currency"], currency),
-        )
-        dispute["balance_transactions"].append(transaction)
-    backend.store.update(dispute, due=None)
-    if status == "won":
-        backend.emit("charge.dispute.funds_reinstated", dispute)
-    backend.emit("charge.dispute.closed", dispute, changes(before, dispute))
+def _close(backend: Backend, dispute: dict, outcome: str, *, past_due: bool = False) -> None:
+    """A chargeback closes `won` or `lost` (a won one returns the amount); an inquiry simply
+    closes."""
+    status = "warning_closed" if dispute["status"].startswith("warning") else outcome
+    with backend.change(dispute, "charge.dispute.closed", due=None):
+        if past_due:
+            dispute["evidence_details"]["past_due"] = True
+        dispute["status"] = status
+        dispute["is_charge_refundable"] = status in ("won", "warning_closed")
+        if status == "won":
+            currency, _, _ = ledger.settlement(backend)
+            withdrawn = dispute["balance_transactions"][0]
+            transaction = ledger.record(
+                backend,
+                amount=-withdrawn["amount"],
+                currency=currency,
+                type="adjustment",
+                reporting_category="dispute_reversal",
+                source=dispute["id"],
+                description=f"Chargeback reversal for {dispute['charge']}",
+                exchange_rate=ledger.exchange_rate(dispute["currency"], currency),
+            )
+            dispute["balance_transactions"].append(transaction)
+            backend.emit("charge.dispute.funds_reinstated", dispute)
 
 
 def retrieve(backend: Backend, params: dict, dispute: str) -> dict:
@@ -147,21 +148,19 @@ def update(backend: Backend, params: dict, dispute: str) -> dict:
     obj = backend.get(dispute, "dispute")
     if obj["status"] in CLOSED:
         raise InvalidRequest("This dispute is already closed")
-    before = backend.snapshot(obj)
     evidence = params.get("evidence") or {}
-    obj["evidence"].update(evidence)
-    if "metadata" in params:
-        obj["metadata"] = customers.merge_metadata(obj["metadata"], params["metadata"])
-    details = obj["evidence_details"]
-    details["has_evidence"] = details["has_evidence"] or any(v for v in evidence.values())
-    if params.get("submit", True):
-        details["submission_count"] += 1
-        details["submission_method"] = "manual"
-        obj["status"] = (
-            "warning_under_review" if obj["status"].startswith("warning") else "under_review"
-        )
-    backend.store.update(obj)
-    backend.emit("charge.dispute.updated", obj, changes(before, obj))
+    with backend.change(obj, "charge.dispute.updated"):
+        obj["evidence"].update(evidence)
+        if "metadata" in params:
+            obj["metadata"] = metadata.merge(obj["metadata"], params["metadata"])
+        details = obj["evidence_details"]
+        details["has_evidence"] = details["has_evidence"] or any(v for v in evidence.values())
+        if params.get("submit", True):
+            details["submission_count"] += 1
+            details["submission_method"] = "manual"
+            obj["status"] = (
+                "warning_under_review" if obj["status"].startswith("warning") else "under_review"
+            )
     if params.get("submit", True):
         _decide(backend, obj, obj["evidence"].get("uncategorized_text") or "")
     return obj
@@ -169,29 +168,23 @@ def update(backend: Backend, params: dict, dispute: str) -> dict:
 
 def _decide(backend: Backend, dispute: dict, text: str) -> None:
     """Stripe's test evidence values settle a submitted dispute at once."""
-    before = backend.snapshot(dispute)
-    inquiry = dispute["status"].startswith("warning")
-    if "escalate_inquiry_evidence" in text and inquiry:
-        dispute["status"] = "needs_response"
-        dispute["is_charge_refundable"] = False
-        dispute["payment_method_details"]["card"]["case_type"] = "chargeback"
-        backend.store.update(dispute)
-        backend.emit("charge.dispute.updated", dispute, changes(before, dispute))
+    if "escalate_inquiry_evidence" in text and dispute["status"].startswith("warning"):
+        with backend.change(dispute, "charge.dispute.updated"):
+            dispute["status"] = "needs_response"
+            dispute["is_charge_refundable"] = False
+            dispute["payment_method_details"]["card"]["case_type"] = "chargeback"
         _withdraw(backend, dispute, backend.get(dispute["charge"], "charge"))
     elif "winning_evidence" in text:
-        _close(backend, dispute, "warning_closed" if inquiry else "won", before)
+        _close(backend, dispute, "won")
     elif "losing_evidence" in text:
-        _close(backend, dispute, "warning_closed" if inquiry else "lost", before)
+        _close(backend, dispute, "lost")
 
 
 def close(backend: Backend, params: dict, dispute: str) -> dict:
     obj = backend.get(dispute, "dispute")
     if obj["status"] in CLOSED:
         raise InvalidRequest("This dispute is already closed")
-    before = backend.snapshot(obj)
-    _close(
-        backend, obj, "warning_closed" if obj["status"].startswith("warning") else "lost", before
-    )
+    _close(backend, obj, "lost")
     return obj
 
 
@@ -201,11 +194,7 @@ def expire(backend: Backend, dispute_id: str) -> None:
     if obj["status"] not in ("needs_response", "warning_needs_response"):
         backend.store.update(obj, due=None)
         return
-    before = backend.snapshot(obj)
-    obj["evidence_details"]["past_due"] = True
-    _close(
-        backend, obj, "warning_closed" if obj["status"].startswith("warning") else "lost", before
-    )
+    _close(backend, obj, "lost", past_due=True)
 
 
 def list_(backend: Backend, params: dict) -> str:

@@ -6,10 +6,10 @@ Each confirmation is one charge through `charges.authorize`; a decline leaves th
 
 from __future__ import annotations
 
-from workbench.sandbox import cards, ledger, lists, search
-from workbench.sandbox.backend import Backend, changes
+from workbench.sandbox import ledger, lists, metadata, search
+from workbench.sandbox.backend import Backend
 from workbench.sandbox.exceptions import CardError, InvalidRequest
-from workbench.sandbox.models import charges, customers, payment_methods
+from workbench.sandbox.models import charges, payment_methods, refunds
 
 CANCELABLE = (
     "requires_payment_method",
@@ -31,11 +31,17 @@ def _unexpected(action: str, intent: dict, allowed: tuple[str, ...]) -> InvalidR
 
 
 def create(backend: Backend, params: dict) -> dict:
+    if params.get("off_session") is not None and params.get("confirm") is not True:
+        raise InvalidRequest(
+            "off_session can only be used when confirm is true: pass confirm=true to create "
+            "and confirm the PaymentIntent at once.",
+            param="off_session",
+        )
     currency = charges.check_currency(params["currency"])
     ledger.check_amount(params["amount"], currency)
     customer = params.get("customer")
     if customer:
-        customers.live_customer(backend, customer)
+        backend.get(customer, "customer", param="customer")
     method = None
     if params.get("payment_method"):
         method = payment_methods.resolve(backend, params["payment_method"])[0]["id"]
@@ -67,7 +73,7 @@ def create(backend: Backend, params: dict) -> dict:
         "latest_charge": None,
         "livemode": False,
         "managed_payments": None,
-        "metadata": {k: v for k, v in (params.get("metadata") or {}).items() if v is not None},
+        "metadata": metadata.merge({}, params.get("metadata")),
         "next_action": None,
         "on_behalf_of": None,
         "payment_details": None,
@@ -101,60 +107,40 @@ def retrieve(backend: Backend, params: dict, intent: str) -> dict:
 
 
 def update(backend: Backend, params: dict, intent: str) -> dict:
+    """Stripe sends no event for this (there is no `payment_intent.updated`)."""
     obj = backend.get(intent, "payment_intent", param="intent")
     if {"amount", "currency", "payment_method", "capture_method"} & params.keys() and obj[
         "status"
     ] not in CONFIRMABLE:
         raise _unexpected("updated", obj, CONFIRMABLE)
-    if "currency" in params:
-        obj["currency"] = charges.check_currency(params["currency"])
-    if "amount" in params:
-        ledger.check_amount(params["amount"], obj["currency"])
-        obj["amount"] = params["amount"]
-    if params.get("customer"):
-        obj["customer"] = customers.live_customer(backend, params["customer"])["id"]
-    if params.get("payment_method"):
-        obj["payment_method"] = payment_methods.resolve(backend, params["payment_method"])[0]["id"]
-        obj["status"] = "requires_confirmation"
-    for key in (
-        "description",
-        "receipt_email",
-        "statement_descriptor_suffix",
-        "capture_method",
-        "setup_future_usage",
-        "transfer_group",
-    ):
-        if key in params:
-            obj[key] = params[key]
-    if "metadata" in params:
-        obj["metadata"] = customers.merge_metadata(obj["metadata"], params["metadata"])
-    backend.store.update(obj)
+    with backend.change(obj):
+        if "currency" in params:
+            obj["currency"] = charges.check_currency(params["currency"])
+        if "amount" in params:
+            ledger.check_amount(params["amount"], obj["currency"])
+            obj["amount"] = params["amount"]
+        if params.get("customer"):
+            obj["customer"] = backend.get(params["customer"], "customer", param="customer")["id"]
+        if params.get("payment_method"):
+            method = payment_methods.resolve(backend, params["payment_method"])[0]
+            obj.update(payment_method=method["id"], status="requires_confirmation")
+        for key in (
+            "description",
+            "receipt_email",
+            "statement_descriptor_suffix",
+            "capture_method",
+            "setup_future_usage",
+            "transfer_group",
+        ):
+            if key in params:
+                obj[key] = params[key]
+        if "metadata" in params:
+            obj["metadata"] = metadata.merge(obj["metadata"], params["metadata"])
     return obj
 
 
 def confirm(backend: Backend, params: dict, intent: str) -> dict:
     return _confirm(backend, backend.get(intent, "payment_intent", param="intent"), params)
-
-
-def _card_view(method: dict, card: cards.TestCard) -> dict:
-    """The PaymentMethod seen as a card, for the charge's payment_method_details."""
-    address = method["billing_details"]["address"]
-    return cards.card_object(
-        card,
-        card_id=method["id"],
-        exp_month=method["card"]["exp_month"],
-        exp_year=method["card"]["exp_year"],
-        name=method["billing_details"]["name"],
-        address={
-            "address_line1": address["line1"],
-            "address_line2": address["line2"],
-            "address_city": address["city"],
-            "address_state": address["state"],
-            "address_zip": address["postal_code"],
-            "address_country": address["country"],
-        },
-        cvc_check=method["card"]["checks"]["cvc_check"],
-    )
 
 
 def _confirm(backend: Backend, intent: dict, params: dict) -> dict:
@@ -181,24 +167,49 @@ def _confirm(backend: Backend, intent: dict, params: dict) -> dict:
             f"The provided PaymentMethod belongs to another customer than {intent['customer']}.",
             param="payment_method",
         )
-    before = backend.snapshot(intent)
-    intent["payment_method"] = method["id"]
     manual = intent["capture_method"] == "manual"
-    try:
-        charge = charges.authorize(
-            backend,
-            amount=intent["amount"],
-            currency=intent["currency"],
-            card_obj=_card_view(method, card),
-            card=card,
-            customer=intent["customer"],
-            params=intent,
-            capture=not manual,
-            payment_intent=intent["id"],
-            payment_method=method["id"],
-        )
-    except CardError as exc:
-        error = {
+    with backend.change(intent) as change:
+        intent["payment_method"] = method["id"]
+        try:
+            charge = charges.authorize(
+                backend,
+                amount=intent["amount"],
+                currency=intent["currency"],
+                card_obj=payment_methods.card_view(method, card),
+                card=card,
+                customer=intent["customer"],
+                params=intent,
+                capture=not manual,
+                payment_intent=intent["id"],
+                payment_method=method["id"],
+            )
+        except CardError as exc:
+            declined = exc
+            _record_decline(intent, exc, method)
+            change.events.append("payment_intent.payment_failed")
+        else:
+            declined = None
+            intent.update(latest_charge=charge["id"], last_payment_error=None)
+            if manual:
+                intent.update(status="requires_capture", amount_capturable=intent["amount"])
+                change.events.append("payment_intent.amount_capturable_updated")
+                change.columns["due"] = charge["payment_method_details"]["card"]["capture_before"]
+            else:
+                intent.update(status="succeeded", amount_received=charge["amount_captured"])
+                change.events.append("payment_intent.succeeded")
+    if declined:
+        declined.extra.update(payment_intent=intent, payment_method=method)
+        raise declined
+    return intent
+
+
+def _record_decline(intent: dict, exc: CardError, method: dict) -> None:
+    """The intent goes back to `requires_payment_method`, the decline in last_payment_error."""
+    intent.update(
+        status="requires_payment_method",
+        latest_charge=exc.charge,
+        payment_method=None,
+        last_payment_error={
             "advice_code": exc.extra.get("advice_code"),
             "charge": exc.charge,
             "code": exc.code,
@@ -215,27 +226,8 @@ def _confirm(backend: Backend, intent: dict, params: dict) -> dict:
             "setup_intent": None,
             "source": None,
             "type": "card_error",
-        }
-        intent.update(
-            status="requires_payment_method",
-            last_payment_error=error,
-            latest_charge=exc.charge,
-            payment_method=None,
-        )
-        backend.store.update(intent)
-        backend.emit("payment_intent.payment_failed", intent, changes(before, intent))
-        exc.extra.update(payment_intent=intent, payment_method=method)
-        raise
-    intent.update(latest_charge=charge["id"], last_payment_error=None)
-    if manual:
-        intent.update(status="requires_capture", amount_capturable=intent["amount"])
-        backend.store.update(intent)
-        backend.emit("payment_intent.amount_capturable_updated", intent, changes(before, intent))
-    else:
-        intent.update(status="succeeded", amount_received=charge["amount_captured"])
-        backend.store.update(intent)
-        backend.emit("payment_intent.succeeded", intent, changes(before, intent))
-    return intent
+        },
+    )
 
 
 def capture(backend: Backend, params: dict, intent: str) -> dict:
@@ -250,12 +242,9 @@ def capture(backend: Backend, params: dict, intent: str) -> dict:
             code="amount_too_large",
             param="amount_to_capture",
         )
-    before = backend.snapshot(obj)
-    charge = backend.get(obj["latest_charge"], "charge")
-    charges.capture_charge(backend, charge, amount)
-    obj.update(status="succeeded", amount_received=amount, amount_capturable=0)
-    backend.store.update(obj)
-    backend.emit("payment_intent.succeeded", obj, changes(before, obj))
+    with backend.change(obj, "payment_intent.succeeded", due=None):
+        charges.capture_charge(backend, backend.get(obj["latest_charge"], "charge"), amount)
+        obj.update(status="succeeded", amount_received=amount, amount_capturable=0)
     return obj
 
 
@@ -269,24 +258,32 @@ def cancel(backend: Backend, params: dict, intent: str) -> dict:
             code="payment_intent_unexpected_state",
         )
     if obj["status"] == "requires_capture":
-        charges.release(backend, backend.get(obj["latest_charge"], "charge"), None)
+        refunds.release(backend, backend.get(obj["latest_charge"], "charge"), None)
     return _canceled(backend, obj, params.get("cancellation_reason"))
 
 
 def _canceled(backend: Backend, intent: dict, reason: str | None) -> dict:
-    before = backend.snapshot(intent)
-    intent.update(
-        status="canceled", canceled_at=backend.now, cancellation_reason=reason, amount_capturable=0
-    )
-    backend.store.update(intent)
-    backend.emit("payment_intent.canceled", intent, changes(before, intent))
+    with backend.change(intent, "payment_intent.canceled", due=None):
+        intent.update(
+            status="canceled",
+            canceled_at=backend.now,
+            cancellation_reason=reason,
+            amount_capturable=0,
+        )
     return intent
 
 
-def cancel_expired(backend: Backend, intent_id: str) -> None:
+def expire(backend: Backend, intent_id: str) -> None:
+    """Not captured within 7 days: the authorization is released and the intent canceled
+    (`automatic`), as Stripe does when its charge's `capture_before` passes."""
     intent = backend.get(intent_id, "payment_intent")
-    if intent["status"] == "requires_capture":
-        _canceled(backend, intent, "automatic")
+    if intent["status"] != "requires_capture":
+        backend.store.update(intent, due=None)
+        return
+    refunds.release(
+        backend, backend.get(intent["latest_charge"], "charge"), "expired_uncaptured_charge"
+    )
+    _canceled(backend, intent, "automatic")
 
 
 def list_(backend: Backend, params: dict) -> str:

@@ -1,11 +1,13 @@
-"""PaymentMethods (cards only): create, Stripe's `pm_card_*` test values, attach and detach."""
+"""PaymentMethods (cards only): create, Stripe's `pm_card_*` test values, attach and detach;
+and a customer's saved card seen as a PaymentMethod under its own `card_...` id, as Stripe
+shows "compatible" cards and sources (usable wherever a PaymentMethod id is)."""
 
 from __future__ import annotations
 
-from workbench.sandbox import cards, lists
-from workbench.sandbox.backend import Backend, changes
+from workbench.sandbox import cards, lists, metadata
+from workbench.sandbox.backend import Backend
 from workbench.sandbox.exceptions import InvalidRequest, ResourceMissing
-from workbench.sandbox.models import customers, tokens
+from workbench.sandbox.models import tokens
 
 OTHER_TYPES = (
     "acss_debit affirm afterpay_clearpay alipay alma amazon_pay au_becs_debit bacs_debit "
@@ -16,6 +18,15 @@ OTHER_TYPES = (
     "sequra sofort sunbit swish twint upi us_bank_account wechat_pay zip"
 ).split()
 MAGIC_PREFIX = "pm_card_"
+# billing_details.address key -> the card object's field
+CARD_ADDRESS = {
+    "line1": "address_line1",
+    "line2": "address_line2",
+    "city": "address_city",
+    "state": "address_state",
+    "postal_code": "address_zip",
+    "country": "address_country",
+}
 
 
 def _billing(values: dict | None) -> dict:
@@ -38,13 +49,16 @@ def payment_method_object(
     card: cards.TestCard,
     fields: dict,
     billing: dict | None,
-    metadata: dict | None,
+    given_metadata: dict | None,
+    *,
+    saved_card: dict | None = None,
 ) -> dict:
+    """A new PaymentMethod, or (`saved_card`: its object, `created` added) that card's view."""
     brand = cards.BRANDS[card.brand][1]
     address = (billing or {}).get("address") or {}
     return {
         **dict.fromkeys(OTHER_TYPES),
-        "id": backend.new_id("pm"),
+        "id": saved_card["id"] if saved_card else backend.new_id("pm"),
         "object": "payment_method",
         "allow_redisplay": "unspecified",
         "billing_details": _billing(billing),
@@ -71,11 +85,11 @@ def payment_method_object(
             "three_d_secure_usage": {"supported": True},
             "wallet": None,
         },
-        "created": backend.now,
-        "customer": None,
+        "created": saved_card["created"] if saved_card else backend.now,
+        "customer": saved_card["customer"] if saved_card else None,
         "customer_account": None,
         "livemode": False,
-        "metadata": {k: v for k, v in (metadata or {}).items() if v is not None},
+        "metadata": metadata.merge({}, given_metadata),
         "radar_options": None,
         "type": "card",
     }
@@ -110,7 +124,8 @@ def create(backend: Backend, params: dict) -> dict:
 def resolve(
     backend: Backend, method_id: str, param: str = "payment_method"
 ) -> tuple[dict, cards.TestCard]:
-    """A stored PaymentMethod, or a new one for `pm_card_visa` and the other test values."""
+    """A stored PaymentMethod, a saved card's view (`card_...`), or a new PaymentMethod for
+    `pm_card_visa` and the other test values."""
     if method_id.startswith(MAGIC_PREFIX):
         number = cards.magic_number(method_id[len(MAGIC_PREFIX) :])
         if number is None:
@@ -125,46 +140,78 @@ def resolve(
         )
         backend.store.insert(method, private={"number": number})
         return method, cards.CARDS[number]
-    method, private = backend.store.with_private(method_id, "payment_method")
-    if method is None:
+    kind = "card" if method_id.startswith("card_") else "payment_method"
+    found, private = backend.store.with_private(method_id, kind)
+    if found is None:
         raise ResourceMissing("PaymentMethod", method_id, param)
-    return method, cards.lookup(private["number"])
+    card = cards.lookup(private["number"])
+    return (_saved_card(backend, found, card) if kind == "card" else found), card
+
+
+def _saved_card(backend: Backend, card_obj: dict, card: cards.TestCard) -> dict:
+    created = backend.store.conn.execute(
+        "SELECT created FROM objects WHERE id = ?", (card_obj["id"],)
+    ).fetchone()[0]
+    return payment_method_object(
+        backend,
+        card,
+        {
+            "exp_month": card_obj["exp_month"],
+            "exp_year": card_obj["exp_year"],
+            "cvc_check": card_obj["cvc_check"],
+        },
+        {
+            "name": card_obj["name"],
+            "address": {key: card_obj[field] for key, field in CARD_ADDRESS.items()},
+        },
+        card_obj["metadata"],
+        saved_card={**card_obj, "created": created},
+    )
+
+
+def card_view(method: dict, card: cards.TestCard) -> dict:
+    """The PaymentMethod seen as a card, for a charge's payment_method_details."""
+    address = method["billing_details"]["address"]
+    return cards.card_object(
+        card,
+        card_id=method["id"],
+        exp_month=method["card"]["exp_month"],
+        exp_year=method["card"]["exp_year"],
+        name=method["billing_details"]["name"],
+        address={field: address[key] for key, field in CARD_ADDRESS.items()},
+        cvc_check=method["card"]["checks"]["cvc_check"],
+    )
 
 
 def retrieve(backend: Backend, params: dict, payment_method: str) -> dict:
-    if payment_method.startswith(MAGIC_PREFIX):
-        return resolve(backend, payment_method, "id")[0]
-    return backend.get(payment_method, "payment_method")
+    return resolve(backend, payment_method, "id")[0]
 
 
 def update(backend: Backend, params: dict, payment_method: str) -> dict:
     method = backend.get(payment_method, "payment_method")
-    before = backend.snapshot(method)
-    if "billing_details" in params:
-        method["billing_details"] = _billing(params["billing_details"])
-    if "metadata" in params:
-        method["metadata"] = customers.merge_metadata(method["metadata"], params["metadata"])
-    card_params = params.get("card") or {}
-    if card_params:
-        month, year = tokens.check_expiry(
-            card_params.get("exp_month", method["card"]["exp_month"]),
-            card_params.get("exp_year", method["card"]["exp_year"]),
-            backend.now,
-        )
-        method["card"].update(exp_month=month, exp_year=year)
-    backend.store.update(method)
-    previous = changes(before, method)
-    if previous:
-        backend.emit("payment_method.updated", method, previous)
+    with backend.change(method, "payment_method.updated"):
+        if "billing_details" in params:
+            method["billing_details"] = _billing(params["billing_details"])
+        if "metadata" in params:
+            method["metadata"] = metadata.merge(method["metadata"], params["metadata"])
+        card_params = params.get("card") or {}
+        if card_params:
+            month, year = tokens.check_expiry(
+                card_params.get("exp_month", method["card"]["exp_month"]),
+                card_params.get("exp_year", method["card"]["exp_year"]),
+                backend.now,
+            )
+            method["card"].update(exp_month=month, exp_year=year)
     return method
 
 
 def attach(backend: Backend, params: dict, payment_method: str) -> dict:
     if not params.get("customer"):
         raise InvalidRequest("Must provide customer or customer_account.", code="parameter_missing")
-    customer = customers.live_customer(backend, params["customer"])
+    customer = backend.get(params["customer"], "customer", param="customer")
     method, card = resolve(backend, payment_method, "payment_method")
-    if method["customer"] and method["customer"] != customer["id"]:
+    saved_card = method["id"].startswith("card_")  # attached for good, to its customer
+    if method["customer"] and (method["customer"] != customer["id"] or saved_card):
         raise InvalidRequest(
             "The payment method you provided has already been attached to a customer.",
             code="payment_method_unexpected_state",
@@ -185,16 +232,14 @@ def detach(backend: Backend, params: dict, payment_method: str) -> dict:
             "detachment is impossible.",
             code="payment_method_unexpected_state",
         )
-    before = backend.snapshot(method)
-    method["customer"] = None
-    backend.store.update(method)
-    backend.emit("payment_method.detached", method, changes(before, method))
+    with backend.change(method, "payment_method.detached"):
+        method["customer"] = None
     return method
 
 
 def list_(backend: Backend, params: dict) -> str:
     if params.get("customer"):
-        customers.live_customer(backend, params["customer"])
+        backend.get(params["customer"], "customer", param="customer")
     return lists.page(
         backend,
         "payment_method",
@@ -205,7 +250,7 @@ def list_(backend: Backend, params: dict) -> str:
 
 
 def list_for_customer(backend: Backend, params: dict, customer: str) -> str:
-    customers.live_customer(backend, customer)
+    backend.get(customer, "customer", param="customer")
     return lists.page(
         backend,
         "payment_method",

@@ -14,11 +14,10 @@ from __future__ import annotations
 import calendar
 import time
 
-from workbench.sandbox import ledger, lists
-from workbench.sandbox.backend import Backend, changes
+from workbench.sandbox import ledger, lists, metadata
+from workbench.sandbox.backend import Backend
 from workbench.sandbox.exceptions import InvalidRequest
 from workbench.sandbox.models import account as account_model
-from workbench.sandbox.models import customers
 
 DAY = 86400
 IN_TRANSIT_AFTER = 3600
@@ -80,7 +79,7 @@ def _payout_object(
         "failure_code": None,
         "failure_message": None,
         "livemode": False,
-        "metadata": {k: v for k, v in (params.get("metadata") or {}).items() if v is not None},
+        "metadata": metadata.merge({}, params.get("metadata")),
         "method": params.get("method") or "standard",
         "original_payout": None,
         "payout_method": None,
@@ -145,43 +144,31 @@ def run_automatic(backend: Backend) -> list[dict]:
 def advance(backend: Backend, payout_id: str) -> None:
     """The payout's next step: in_transit, then paid or failed at its arrival date."""
     payout = backend.get(payout_id, "payout")
-    before = backend.snapshot(payout)
     if payout["status"] == "pending":
-        payout["status"] = "in_transit"
-        backend.store.update(payout, due=payout["arrival_date"])
-        backend.emit("payout.updated", payout, changes(before, payout))
+        with backend.change(payout, "payout.updated", due=payout["arrival_date"]):
+            payout["status"] = "in_transit"
         return
     if payout["status"] != "in_transit":
         backend.store.update(payout, due=None)
         return
     failure = backend.store.private(payout_id).get("failure")
-    if failure:
-        transaction = ledger.record(
-            backend,
-            amount=payout["amount"],
-            currency=payout["currency"],
-            type="payout_failure",
-            reporting_category="payout_reversal",
-            source=payout["id"],
-            description=f"Payout failure ({failure[0]})",
-        )
-        payout.update(
-            status="failed",
-            failure_code=failure[0],
-            failure_message=failure[1],
-            failure_balance_transaction=transaction["id"],
-            trace_id={"status": "unsupported", "value": None},
-        )
-        event = "payout.failed"
-    else:
-        payout.update(
-            status="paid",
-            trace_id={"status": "supported", "value": f"TRACE{payout['id'][3:15].upper()}"},
-        )
-        event = "payout.paid"
-    backend.store.update(payout, due=None)
-    backend.emit("payout.updated", payout, changes(before, payout))
-    backend.emit(event, payout)
+    with backend.change(payout, "payout.updated", due=None):
+        if failure:
+            payout.update(
+                status="failed",
+                failure_code=failure[0],
+                failure_message=failure[1],
+                failure_balance_transaction=_return_funds(
+                    backend, payout, "payout_failure", f"Payout failure ({failure[0]})"
+                ),
+                trace_id={"status": "unsupported", "value": None},
+            )
+        else:
+            payout.update(
+                status="paid",
+                trace_id={"status": "supported", "value": f"TRACE{payout['id'][3:15].upper()}"},
+            )
+    backend.emit(f"payout.{payout['status']}", payout)
 
 
 def create(backend: Backend, params: dict) -> dict:
@@ -219,13 +206,9 @@ def retrieve(backend: Backend, params: dict, payout: str) -> dict:
 
 def update(backend: Backend, params: dict, payout: str) -> dict:
     obj = backend.get(payout, "payout", param="payout")
-    before = backend.snapshot(obj)
-    if "metadata" in params:
-        obj["metadata"] = customers.merge_metadata(obj["metadata"], params["metadata"])
-    backend.store.update(obj)
-    previous = changes(before, obj)
-    if previous:
-        backend.emit("payout.updated", obj, previous)
+    with backend.change(obj, "payout.updated"):
+        if "metadata" in params:
+            obj["metadata"] = metadata.merge(obj["metadata"], params["metadata"])
     return obj
 
 
@@ -235,20 +218,27 @@ def cancel(backend: Backend, params: dict, payout: str) -> dict:
         raise InvalidRequest(
             f"Payout {obj['id']} cannot be canceled: only a pending manual payout can be."
         )
-    before = backend.snapshot(obj)
-    transaction = ledger.record(
-        backend,
-        amount=obj["amount"],
-        currency=obj["currency"],
-        type="payout_cancel",
-        reporting_category="payout_reversal",
-        source=obj["id"],
-        description=f"Payout cancellation ({obj['id']})",
-    )
-    obj.update(status="canceled", failure_balance_transaction=transaction["id"])
-    backend.store.update(obj, due=None)
-    backend.emit("payout.canceled", obj, changes(before, obj))
+    with backend.change(obj, "payout.canceled", due=None):
+        obj.update(
+            status="canceled",
+            failure_balance_transaction=_return_funds(
+                backend, obj, "payout_cancel", f"Payout cancellation ({obj['id']})"
+            ),
+        )
     return obj
+
+
+def _return_funds(backend: Backend, payout: dict, kind: str, description: str) -> str:
+    """The balance transaction (its id) that puts a failed or canceled payout back."""
+    return ledger.record(
+        backend,
+        amount=payout["amount"],
+        currency=payout["currency"],
+        type=kind,
+        reporting_category="payout_reversal",
+        source=payout["id"],
+        description=description,
+    )["id"]
 
 
 def list_(backend: Backend, params: dict) -> str:

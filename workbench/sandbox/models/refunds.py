@@ -1,11 +1,14 @@
-"""Refunds: full or partial, never more than what remains, each with its balance transaction."""
+"""Refunds: full or partial, never more than what remains, each with its balance transaction;
+and the Refunds that release what is authorized but not captured: a whole authorization
+(refunded before capture, expired, or its PaymentIntent canceled), which moves no money, and
+the part a partial capture leaves (with its partial_capture_reversal balance transaction).
+"""
 
 from __future__ import annotations
 
-from workbench.sandbox import ledger, lists
-from workbench.sandbox.backend import Backend, changes
+from workbench.sandbox import ledger, lists, metadata
+from workbench.sandbox.backend import Backend
 from workbench.sandbox.exceptions import InvalidRequest, ResourceMissing
-from workbench.sandbox.models import charges, customers
 
 DESTINATION_TYPES = (
     "affirm afterpay_clearpay alipay alma amazon_pay au_bank_transfer blik br_bank_transfer "
@@ -18,8 +21,15 @@ SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}
 
 
 def refund_object(
-    backend: Backend, charge: dict, amount: int, reason: str | None, metadata: dict
+    backend: Backend,
+    charge: dict,
+    amount: int,
+    reason: str | None,
+    given_metadata: dict | None,
+    *,
+    reversal: bool = False,
 ) -> dict:
+    """A Refund; `reversal` when it gives back an authorization rather than captured money."""
     return {
         "id": backend.new_id("re"),
         "object": "refund",
@@ -37,14 +47,14 @@ def refund_object(
                 "reference": None,
                 "reference_status": "pending",
                 "reference_type": "acquirer_reference_number",
-                "type": "refund" if charge["captured"] else "reversal",
+                "type": "reversal" if reversal else "refund",
             },
             "type": "card",
         },
         "failure_balance_transaction": None,
         "failure_reason": None,
         "instructions_email": None,
-        "metadata": {k: v for k, v in metadata.items() if v is not None},
+        "metadata": metadata.merge({}, given_metadata),
         "next_action": None,
         "payment_intent": charge["payment_intent"],
         "payment_method": charge["payment_method"],
@@ -104,7 +114,7 @@ def create(backend: Backend, params: dict) -> dict:
                 "amount",
                 param="amount",
             )
-        return charges.release(backend, charge, params.get("reason"), params.get("metadata"))
+        return release(backend, charge, params.get("reason"), params.get("metadata"))
     released = charge["amount"] - charge["amount_captured"]  # by a partial capture
     remaining = charge["amount_captured"] - (charge["amount_refunded"] - released)
     amount = params.get("amount", remaining)
@@ -115,17 +125,44 @@ def create(backend: Backend, params: dict) -> dict:
             f"({_money(remaining, charge['currency'])})",
             param="amount",
         )
-    before = backend.snapshot(charge)
-    refund = refund_object(
-        backend, charge, amount, params.get("reason"), params.get("metadata") or {}
-    )
-    refund["balance_transaction"] = ledger.refund_transaction(backend, refund, charge)["id"]
+    with backend.change(charge, "charge.refunded"):
+        refund = refund_object(
+            backend, charge, amount, params.get("reason"), params.get("metadata")
+        )
+        refund["balance_transaction"] = ledger.refund_transaction(backend, refund, charge)["id"]
+        backend.store.insert(refund)
+        backend.emit("refund.created", refund)
+        charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+    return refund
+
+
+def release(
+    backend: Backend, charge: dict, reason: str | None, given_metadata: dict | None = None
+) -> dict:
+    """Let an uncaptured authorization go: a Refund of all of it, and no money moves."""
+    expired = reason == "expired_uncaptured_charge"
+    events = ("charge.expired", "charge.refunded") if expired else ("charge.refunded",)
+    with backend.change(charge, *events, due=None):
+        refund = refund_object(
+            backend, charge, charge["amount"], reason, given_metadata, reversal=True
+        )
+        backend.store.insert(refund)
+        backend.emit("refund.created", refund)
+        charge.update(refunded=True, amount_refunded=charge["amount"])
+    return refund
+
+
+def release_uncaptured(backend: Backend, charge: dict, charge_entry: dict) -> dict:
+    """What a partial capture leaves uncaptured goes back as a Refund (no reason: Stripe's
+    own), with its partial_capture_reversal; called while the capture changes the charge."""
+    released = charge["amount"] - charge["amount_captured"]
+    refund = refund_object(backend, charge, released, None, None, reversal=True)
+    entry = ledger.partial_capture_reversal(backend, refund, charge, charge_entry)
+    refund["balance_transaction"] = entry["id"]
     backend.store.insert(refund)
-    charge["amount_refunded"] += amount
-    charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
-    backend.store.update(charge)
     backend.emit("refund.created", refund)
-    backend.emit("charge.refunded", charge, changes(before, charge))
+    charge["amount_refunded"] = released
     return refund
 
 
@@ -145,13 +182,9 @@ def retrieve(backend: Backend, params: dict, refund: str) -> dict:
 
 def update(backend: Backend, params: dict, refund: str) -> dict:
     obj = backend.get(refund, "refund")
-    before = backend.snapshot(obj)
-    if "metadata" in params:
-        obj["metadata"] = customers.merge_metadata(obj["metadata"], params["metadata"])
-    backend.store.update(obj)
-    previous = changes(before, obj)
-    if previous:
-        backend.emit("refund.updated", obj, previous)
+    with backend.change(obj, "refund.updated"):
+        if "metadata" in params:
+            obj["metadata"] = metadata.merge(obj["metadata"], params["metadata"])
     return obj
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
-from workbench.sandbox import lists
+from workbench.sandbox import lists, metadata
 from workbench.sandbox.backend import Backend
 from workbench.sandbox.exceptions import InvalidRequest
-from workbench.sandbox.models import customers
 
 EVENT_PATTERN = re.compile(r"^(\*|[a-z_]+(\.[a-z_]+)*(\.\*)?)$")
 
@@ -37,7 +36,7 @@ def create(backend: Backend, params: dict) -> dict:
         "description": params.get("description"),
         "enabled_events": params["enabled_events"],
         "livemode": False,
-        "metadata": {k: v for k, v in (params.get("metadata") or {}).items() if v is not None},
+        "metadata": metadata.merge({}, params.get("metadata")),
         "secret": None,
         "status": "enabled",
         "url": params["url"],
@@ -53,14 +52,14 @@ def retrieve(backend: Backend, params: dict, endpoint: str) -> dict:
 def update(backend: Backend, params: dict, endpoint: str) -> dict:
     _check(params)
     obj = backend.get(endpoint, "webhook_endpoint")
-    for key in ("url", "enabled_events", "description"):
-        if key in params and params[key] is not None:
-            obj[key] = params[key]
-    if "disabled" in params:
-        obj["status"] = "disabled" if params["disabled"] else "enabled"
-    if "metadata" in params:
-        obj["metadata"] = customers.merge_metadata(obj["metadata"], params["metadata"])
-    backend.store.update(obj)
+    with backend.change(obj):  # Stripe has no event for a webhook endpoint's changes
+        for key in ("url", "enabled_events", "description"):
+            if key in params and params[key] is not None:
+                obj[key] = params[key]
+        if "disabled" in params:
+            obj["status"] = "disabled" if params["disabled"] else "enabled"
+        if "metadata" in params:
+            obj["metadata"] = metadata.merge(obj["metadata"], params["metadata"])
     return obj
 
 
