@@ -36,7 +36,7 @@ def main() -> None:
         months=args.months,
         seed=1,
         scale=args.scale,
-        orders_path=directory / "orders.csv",
+        files=directory,
     )
     seconds = time.perf_counter() - started
     objects = truth["objects"]

@@ -171,7 +171,6 @@ def sandbox_seed(args: argparse.Namespace) -> int:
     data_dir = _data_dir(args)
     store = _store(args)
     until = args.until or int(time.time())
-    orders = seed.orders_path(data_dir, args.account)
     end = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(until))
     print(
         f"seeding {args.months} months until {end} (seed {args.seed}, scale {args.scale}) "
@@ -186,7 +185,7 @@ def sandbox_seed(args: argparse.Namespace) -> int:
         scale=args.scale,
         name=args.account,
         timezone=args.timezone,
-        orders_path=orders,
+        files=data_dir,
         frozen=args.until is not None,
     )
     objects = truth["objects"]
@@ -194,7 +193,9 @@ def sandbox_seed(args: argparse.Namespace) -> int:
         f"done in {truth['seconds']} s: {objects.get('charge', 0):,} charges, "
         f"{objects.get('balance_transaction', 0):,} balance transactions, "
         f"{objects.get('customer', 0):,} customers, {objects.get('payout', 0):,} payouts, "
-        f"{objects.get('dispute', 0):,} disputes; orders in {orders}"
+        f"{objects.get('dispute', 0):,} disputes; orders in "
+        f"{seed.orders_path(data_dir, args.account)}, the bank's statement in "
+        f"{seed.statement_path(data_dir, args.account)}"
     )
     return 0
 

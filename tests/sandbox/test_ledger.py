@@ -72,7 +72,7 @@ def seeded(sandbox_server, tmp_path_factory):
         seed=7,
         scale=0.25,
         name=name,
-        orders_path=tmp_path_factory.mktemp("orders") / "orders.csv",
+        files=tmp_path_factory.mktemp("files"),
     )
     client = stripe.StripeClient(
         f"{sandbox_server.api_key}_{name}",

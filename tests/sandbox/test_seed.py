@@ -41,7 +41,7 @@ def build(directory, **kwargs):
         months=2,
         seed=3,
         scale=0.3,
-        orders_path=directory / "orders.csv",
+        files=directory,
         **kwargs,
     )
     store.close()
@@ -81,6 +81,7 @@ def test_same_seed_and_date_give_identical_answers(history, tmp_path):
     assert len(first) > len(PATHS)
     assert first == second
     assert (directory / "orders.csv").read_bytes() == (again / "orders.csv").read_bytes()
+    assert (directory / "bank.csv").read_bytes() == (again / "bank.csv").read_bytes()
 
 
 def test_a_different_seed_gives_a_different_history(history, tmp_path):

@@ -559,6 +559,74 @@ def orders_path(data_dir: Path, account: str) -> Path:
     return Path(data_dir) / ("orders.csv" if account == "default" else f"orders-{account}.csv")
 
 
+def statement_path(data_dir: Path, account: str) -> Path:
+    """Where the bank statement of an account's payouts lives."""
+    return Path(data_dir) / ("bank.csv" if account == "default" else f"bank-{account}.csv")
+
+
+BANK_PLANTED = ("missing_deposit", "amount_differs", "late", "no_payout")
+
+
+def _business_days_later(day: int, count: int) -> int:
+    while count:
+        day += DAY
+        count -= time.gmtime(day).tm_wday < 5
+    return day
+
+
+def write_statement(store: AccountState, path: Path, *, seed: int, until: int) -> dict:
+    """The bank's statement of the account: each paid payout arriving as a deposit on its
+    arrival date, among the account's other lines (rent, a client's transfer), except for
+    one planted discrepancy of each kind, which the returned truth names: a payout that
+    never arrived, one short by a bank fee, one five business days late, and a deposit from
+    Stripe that is no payout. Drawn from its own generator, so the history stays the same."""
+    rng = random.Random(seed * 7919 + 17)
+    rows = store.conn.execute(
+        "SELECT data FROM objects WHERE object = 'payout' ORDER BY created, seq"
+    ).fetchall()
+    paid = [p for p in (state.loads(row[0]) for row in rows) if p["status"] == "paid"]
+    middle = [p for p in paid if p["arrival_date"] < until - 14 * DAY and p["amount"] >= 5000]
+    planted = {kind: [] for kind in BANK_PLANTED}
+    chosen = rng.sample(middle, 3) if len(middle) >= 3 else []
+    lines = []
+    for payout in paid:
+        day, amount = payout["arrival_date"], payout["amount"]
+        if chosen and payout is chosen[0]:
+            planted["missing_deposit"].append(payout["id"])
+            continue
+        if chosen and payout is chosen[1]:
+            amount -= min(1500, amount // 20)  # the bank kept a fee
+            planted["amount_differs"].append(payout["id"])
+        if chosen and payout is chosen[2]:
+            day = _business_days_later(day, 5)
+            planted["late"].append(payout["id"])
+        lines.append((day, "STRIPE TRANSFER", amount, payout["currency"], payout["id"]))
+    if chosen:
+        stray = _business_days_later(chosen[0]["arrival_date"] + 3 * DAY, 1)
+        lines.append((stray, "STRIPE TRANSFER", 12345, paid[0]["currency"], "stray"))
+        planted["no_payout"].append(time.strftime("%Y-%m-%d", time.gmtime(stray)))
+    first = paid[0]["arrival_date"] if paid else until
+    for month_start in range(first - first % DAY, until, 30 * DAY):
+        lines.append((month_start + 2 * DAY, "RENT OFFICE", -250000, "usd", "rent"))
+        lines.append((month_start + 9 * DAY, "ACME CLIENT TRANSFER", 80000, "usd", "client"))
+    temporary = path.with_suffix(".csv.tmp")
+    with temporary.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["date", "description", "amount", "currency", "reference"])
+        for number, (day, text, amount, currency, _) in enumerate(sorted(lines), start=1):
+            writer.writerow(
+                [
+                    time.strftime("%Y-%m-%d", time.gmtime(day)),
+                    text,
+                    major(amount, currency),
+                    currency.upper(),
+                    f"BANK-{number:06d}",
+                ]
+            )
+    temporary.replace(path)
+    return planted
+
+
 def seed(
     store: AccountState,
     *,
@@ -568,10 +636,12 @@ def seed(
     scale: float = 1.0,
     name: str = "default",
     timezone: str = account_model.DEFAULT_TIMEZONE,
-    orders_path: Path | None = None,
+    files: Path | None = None,
     frozen: bool = True,
 ) -> dict:
-    """Replace the account's state with a seeded history; returns its ground truth."""
+    """Replace the account's state with a seeded history; returns its ground truth. The
+    merchant's orders export and the bank's statement are written into the folder `files`
+    (orders_path, statement_path)."""
     started = time.monotonic()
     seeder = Seeder(
         store, until=until, months=months, seed=seed, scale=scale, name=name, timezone=timezone
@@ -609,10 +679,11 @@ def seed(
         "open_authorizations": history.open_authorizations,
         "partial_captures": history.partial_captures,
         "failed_payout_day": history.failed_payout_day,
-        "seconds": round(time.monotonic() - started, 1),
     }
-    if orders_path is not None:
-        write_orders(history, orders_path)
+    if files is not None:
+        write_orders(history, orders_path(files, name))
+        truth["bank"] = write_statement(store, statement_path(files, name), seed=seed, until=until)
+    truth["seconds"] = round(time.monotonic() - started, 1)
     truth_path = store.path.with_suffix(".truth.json")
     truth_path.write_text(json.dumps(truth, indent=2, sort_keys=True))
     return truth
@@ -638,7 +709,7 @@ def ensure(store: AccountState, data_dir: Path, name: str, *, announce=None) -> 
                 store,
                 until=int(time.time()),
                 name=name,
-                orders_path=orders_path(data_dir, name),
+                files=data_dir,
                 frozen=False,
             )
         finally:

@@ -1,0 +1,304 @@
+"""The analyses on a seeded sandbox account, synced as a user would, against what the seed
+planted (its ground truth) and what the API lists (read with plain HTTP): never against the
+code under test."""
+
+from __future__ import annotations
+
+import calendar
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+
+from tests.store_vs_api import UNTIL, api_listing, connect, seeded_account
+from workbench import exports
+from workbench.analyses import auth, cards, deposits, disputes, journal, orders, reconcile
+from workbench.imports import read_bank_statement, read_orders
+from workbench.monthly import MonthlyReview
+from workbench.sandbox import seed
+
+MONTHS = ("2026-06", "2026-07")
+
+
+@pytest.fixture(scope="module")
+def account(sandbox_server, tmp_path_factory):
+    files = tmp_path_factory.mktemp("files")
+    key = seeded_account(sandbox_server, "analysed", files=files)
+    truth_path = Path(sandbox_server.data_dir) / "sandbox" / "analysed.truth.json"
+    import json
+
+    truth = json.loads(truth_path.read_text())
+    wb = connect(sandbox_server.url, key, tmp_path_factory.mktemp("store"))
+    wb.sync(progress=False, rate=1000)
+    listing = api_listing(sandbox_server.url, key)
+    return {
+        "wb": wb,
+        "truth": truth,
+        "listing": listing,
+        "orders": seed.orders_path(files, "analysed"),
+        "statement": seed.statement_path(files, "analysed"),
+        "url": sandbox_server.url,
+        "key": key,
+    }
+
+
+def everything(wb, name):
+    return wb.frame(name)
+
+
+def test_every_payout_holds_what_the_api_lists_and_reconciles(account):
+    wb, listing = account["wb"], account["listing"]
+    payouts = everything(wb, "payouts")
+    automatic = payouts[payouts["automatic"]]
+    items = reconcile.itemized(
+        everything(wb, "balance_transactions"),
+        automatic,
+        *(everything(wb, n) for n in ("charges", "refunds", "disputes", "customers")),
+    )
+    expected = defaultdict(set)
+    for txn_id, payout in listing["payout_of"].items():
+        if listing["balance_transactions"][txn_id]["type"] != "payout":
+            expected[payout].add(txn_id)
+    found = items.groupby("automatic_payout_id")["balance_transaction_id"].agg(set).to_dict()
+    assert found == dict(expected)
+    checked = reconcile.checks(items, automatic).set_index("id")
+    for payout_id, payout in listing["payouts"].items():
+        net = sum(listing["balance_transactions"][t]["net"] for t in expected[payout_id])
+        assert net == payout["amount"], payout_id  # the API's own figures tie out
+        assert checked.loc[payout_id, "items_net"] == payout["amount"]
+    assert checked["reconciled"].all()
+    failed = [p for p in listing["payouts"].values() if p["status"] == "failed"]
+    assert len(failed) == 1, "the seed fails one payout"
+    returned_in = checked.loc[failed[0]["id"], "returned_in"]
+    reversal = failed[0]["failure_balance_transaction"]
+    assert returned_in == listing["payout_of"][reversal]  # its funds went out again
+
+
+def test_partial_captures_and_disputes_are_shown_as_such(account):
+    wb, truth = account["wb"], account["truth"]
+    payouts = everything(wb, "payouts")
+    items = reconcile.itemized(
+        everything(wb, "balance_transactions"),
+        payouts[payouts["automatic"]],
+        *(everything(wb, n) for n in ("charges", "refunds", "disputes", "customers")),
+    )
+    reversals = items[items["reporting_category"] == "partial_capture_reversal"]
+    by_charge = reversals.set_index("charge_id")
+    assert truth["partial_captures"], "the seed makes partial captures"
+    paid_out = [p for p in truth["partial_captures"] if p["charge"] in by_charge.index]
+    assert paid_out
+    for capture in paid_out:
+        row = by_charge.loc[capture["charge"]]
+        assert row["customer_facing_amount"] == capture["released"]
+    disputed = items[items["reporting_category"].isin(["dispute", "dispute_reversal"])]
+    assert len(disputed) and disputed["dispute_reason"].notna().all()
+    assert disputed["charge_id"].notna().all()
+
+
+@pytest.mark.parametrize("month", MONTHS)
+def test_the_roll_forward_balances_against_the_api(account, month):
+    """Starting and ending balances summed from the API's own listing."""
+    wb, listing = account["wb"], account["listing"]
+    review = MonthlyReview(wb, month)
+    year, number = (int(part) for part in month.split("-"))
+    start = calendar.timegm((year, number, 1, 0, 0, 0))
+    end = calendar.timegm((year, number + 1, 1, 0, 0, 0))
+    before = Counter()
+    until = Counter()
+    for txn in listing["balance_transactions"].values():
+        if txn["created"] < start:
+            before[txn["currency"]] += txn["net"]
+        if txn["created"] < end:
+            until[txn["currency"]] += txn["net"]
+    summary = review.balance_summary.set_index("currency")
+    assert set(summary.index) == set(until)
+    assert summary["starting_balance"].to_dict() == {c: before[c] for c in until}
+    assert summary["ending_balance"].to_dict() == dict(until)
+    assert summary["balanced"].all()
+    assert review.checks["roll_forward_balanced"] and review.checks["payouts_reconciled"]
+
+
+def test_the_balance_at_the_end_is_stripes_balance(account):
+    """The sandbox's clock stands at the end of the history: the balance then is what
+    GET /v1/balance says (available and pending)."""
+    wb = account["wb"]
+    answer = requests.get(
+        account["url"] + "/v1/balance",
+        headers={"Authorization": f"Bearer {account['key']}"},
+        timeout=30,
+    ).json()
+    expected = Counter()
+    for entry in answer["available"] + answer["pending"]:
+        expected[entry["currency"]] += entry["amount"]
+    found = wb.balance_at(UNTIL + 1).set_index("currency")["balance"].to_dict()
+    assert found == {c: a for c, a in expected.items() if a or c in found}
+
+
+def test_every_planted_order_discrepancy_is_found_and_nothing_else(account):
+    wb, truth = account["wb"], account["truth"]
+    table, charges = read_orders(account["orders"]), everything(wb, "charges")
+    found = orders.discrepancies(
+        orders.match(table, charges), orders.unknown_orders(table, charges)
+    )
+    kinds = {"refunded": "refunded_order"}
+    got = defaultdict(list)
+    for row in found.itertuples():
+        got[kinds.get(row.kind, row.kind)].append(row.order_id)
+    planted = {kind: sorted(ids) for kind, ids in truth["planted"].items() if ids}
+    assert {kind: sorted(ids) for kind, ids in got.items()} == planted
+
+
+def test_open_authorizations_cards_and_customers_as_planted(account):
+    wb, truth = account["wb"], account["truth"]
+    as_of = datetime.fromtimestamp(truth["until"], UTC)
+    held = auth.open_authorizations(everything(wb, "charges"), as_of)
+    assert sorted(held["id"]) == sorted(truth["open_authorizations"])
+    assert (held["hours_left"] > 0).all() and (held["hours_left"] <= 7 * 24).all()
+    soon = cards.expiring(everything(wb, "cards"), everything(wb, "customers"), as_of, months=2)
+    assert sorted(soon["id"]) == sorted(truth["expiring_cards"])
+    lonely = cards.without_default(everything(wb, "customers"), everything(wb, "cards"))
+    assert sorted(lonely["id"]) == sorted(truth["customers_without_default"])
+    lapsed = auth.expired(everything(wb, "charges"), everything(wb, "refunds"))
+    expected = [
+        r
+        for r in account["listing"]["refunds"].values()
+        if r["reason"] == "expired_uncaptured_charge"
+    ]
+    assert sorted(lapsed["charge"]) == sorted(r["charge"] for r in expected)
+    assert len(expected) > 0, "the seed lets some authorizations lapse"
+
+
+def test_every_planted_deposit_discrepancy_is_found_and_nothing_else(account):
+    wb, truth = account["wb"], account["truth"]
+    payouts = everything(wb, "payouts")
+    last_deposit = max(read_bank_statement(account["statement"])["date"])
+    arrived = payouts[payouts["arrival_date"].dt.date <= last_deposit]
+    matched = deposits.match(arrived, read_bank_statement(account["statement"]))
+    results = Counter(matched["result"])
+    planted = truth["bank"]
+    for kind in ("missing_deposit", "amount_differs", "late"):
+        assert list(matched.loc[matched["result"] == kind, "payout"]) == planted[kind], kind
+    strays = matched[matched["result"] == "no_payout"]
+    assert [d.isoformat() for d in strays["deposit_date"]] == planted["no_payout"]
+    paid = sum(1 for p in account["listing"]["payouts"].values() if p["status"] == "paid")
+    assert results["matched"] == paid - 3
+
+
+def in_transit(listing: dict, before: int) -> dict[str, int]:
+    """What has left the Stripe balance for the bank and not arrived by `before`, from the
+    API: payouts made before it, less those paid by then, less failed ones whose returned
+    funds a payout made before it swept again."""
+    held = Counter()
+    for payout in listing["payouts"].values():
+        if not payout["automatic"] or payout["created"] >= before:
+            continue
+        arrived = payout["status"] == "paid" and payout["arrival_date"] < before
+        reversal = payout["failure_balance_transaction"]
+        swept = reversal and listing["payouts"][listing["payout_of"][reversal]]["created"] < before
+        if not arrived and not swept:
+            held[payout["currency"]] += payout["amount"]
+    return dict(held)
+
+
+def test_the_books_balance_and_the_clearing_account_holds_what_is_in_transit(account, tmp_path):
+    wb, listing = account["wb"], account["listing"]
+    payouts = everything(wb, "payouts")
+    lines = journal.entries(
+        everything(wb, "balance_transactions"), payouts[payouts["automatic"]], "Etc/UTC"
+    )
+    assert journal.balance_check(lines)["balanced"].all()
+    moments = {}
+    for day in range(2, 62, 3):
+        moment = calendar.timegm((2026, 6, 1, 0, 0, 0)) + day * 86400
+        expected = in_transit(listing, moment)
+        found = {
+            c: a
+            for c, a in journal.clearing_balance(lines, date.fromtimestamp(moment)).items()
+            if a
+        }
+        assert found == expected, datetime.fromtimestamp(moment, UTC)
+        moments[datetime.fromtimestamp(moment, UTC).date()] = expected or {"usd": 0}
+    ledger = exports.write_beancount(
+        lines, tmp_path / "books.beancount", exports.read_accounts(None), assertions=moments
+    )
+    checked = subprocess.run(
+        [str(Path(sys.executable).with_name("bean-check")), str(ledger)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_month_before_the_history_is_empty_not_an_error(account):
+    review = MonthlyReview(account["wb"], "2026-01")
+    assert review.payout_checks.empty and review.journal.empty and review.daily.empty
+    assert review.balance_summary.empty
+    assert review.checks["payouts_reconciled"] and review.checks["journal_balanced"]
+
+
+def test_a_dispute_lost_after_the_payout_that_took_its_funds(account):
+    """A chargeback takes its funds at once; the dispute is lost days later (no answer by
+    its deadline). The payout that took the funds still reconciles and names the dispute,
+    and the outcome counts it lost."""
+    wb, listing = account["wb"], account["listing"]
+    payouts = everything(wb, "payouts")
+    items = reconcile.itemized(
+        everything(wb, "balance_transactions"),
+        payouts[payouts["automatic"]],
+        *(everything(wb, n) for n in ("charges", "refunds", "disputes", "customers")),
+    ).set_index("balance_transaction_id")
+    checked = reconcile.checks(items.reset_index(), payouts[payouts["automatic"]]).set_index("id")
+    lost_later = [
+        d
+        for d in listing["disputes"].values()
+        if d["status"] == "lost"
+        and d["evidence_details"]["past_due"]
+        and listing["payouts"][listing["payout_of"][d["balance_transactions"][0]["id"]]]["created"]
+        < d["evidence_details"]["due_by"]
+    ]
+    assert lost_later, "the seed leaves some disputes unanswered until they are lost"
+    for dispute in lost_later:
+        withdrawal = dispute["balance_transactions"][0]["id"]
+        row = items.loc[withdrawal]
+        assert (row["reporting_category"], row["charge_id"]) == ("dispute", dispute["charge"])
+        assert row["dispute_reason"] == dispute["reason"]
+        assert checked.loc[row["automatic_payout_id"], "reconciled"]
+    outcomes = disputes.outcomes(everything(wb, "disputes")).set_index("reason")
+    lost = sum(1 for d in listing["disputes"].values() if d["status"] == "lost")
+    assert outcomes.loc["(all)", "lost"] == lost
+
+
+def test_months_are_the_accounts_own(sandbox_server, account_key, raw, tmp_path):
+    """In Auckland, half past midnight on the 1st is still the last day of the month before
+    in UTC: charges made then belong to the account's new month, not UTC's."""
+    assert raw("POST", "/_sandbox/account", {"timezone": "Pacific/Auckland"}).status_code == 200
+    now = raw("GET", "/_sandbox/clock").json()["now"]
+    local = datetime.fromtimestamp(now, ZoneInfo("Pacific/Auckland"))
+    firsts = []
+    year, month = local.year, local.month
+    for _ in range(2):
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        firsts.append(datetime(year, month, 1, 0, 30, tzinfo=ZoneInfo("Pacific/Auckland")))
+    wb = connect(sandbox_server.url, account_key, tmp_path)
+    made = []
+    for first in firsts:
+        assert first.astimezone(UTC).day != 1  # still the month before in UTC
+        freeze = raw("POST", "/_sandbox/clock/freeze", {"at": str(int(first.timestamp()))})
+        assert freeze.status_code == 200, freeze.text
+        made.append(
+            wb.client.v1.charges.create(
+                params={"amount": 2000, "currency": "usd", "source": "tok_visa"}
+            ).id
+        )
+    wb.sync(progress=False)
+    assert wb.timezone == "Pacific/Auckland"
+    reviews = [MonthlyReview(wb, f"{first:%Y-%m}") for first in firsts]
+    assert [list(review.charges["id"]) for review in reviews] == [[made[0]], [made[1]]]
+    assert reviews[0].start == firsts[0].replace(minute=0)
+    assert [str(d) for d in reviews[0].daily["day"]] == [f"{firsts[0]:%Y-%m-%d}"]
