@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 report: $(STAMP)
-	@echo "Monthly report (CSVs and summary for now; the papermill HTML report is still to come)"
-	$(BIN)/workbench report
+	@echo "The monthly report of the default account (the sandbox when no key is set)"
+	$(BIN)/workbench report monthly
 
 test: $(STAMP)
 	$(BIN)/ruff check .

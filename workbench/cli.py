@@ -230,23 +230,78 @@ def sync(args: argparse.Namespace) -> int:
     return 0
 
 
-def report(args: argparse.Namespace) -> int:
-    """Sync, then write a month's CSVs and summary into reports/<account>/<YYYY-MM>/."""
-    from workbench import reports
+def _reports_root(args, session) -> Path:
+    return Path(args.out) if args.out else session.settings.root / "reports"
 
-    reports.month_bounds(args.month)  # a bad month fails before any work
+
+def report_monthly(args: argparse.Namespace) -> int:
+    """Sync the account, then run notebooks/monthly_report.ipynb with papermill into
+    reports/<account>/<YYYY-MM>/: the executed notebook, its HTML, CSVs and summary.json."""
+    from workbench import periods, reports
+
+    if args.month:
+        periods.month_bounds(args.month)  # a bad month fails before any work
     session = workbench.connect(args.account)
     if not args.no_sync:
-        session.sync()
-    folder, summary = reports.export_month(
-        session, args.month, Path(args.out or session.settings.root / "reports")
+        session.sync(progress=False)
+    folder, summary = reports.monthly(
+        session,
+        args.month,
+        _reports_root(args, session),
+        tie_out=args.tie_out,
+        orders=args.orders,
+        statement=args.statement,
+        timeout=args.timeout,
     )
+    failing = [name for name, ok in summary["checks"].items() if ok is False]
     print(
-        f"wrote {folder}: {summary['charges']['count']:,} charges, "
-        f"{summary['balance_transactions']['count']:,} balance transactions, "
-        f"{summary['payouts']['count']:,} payouts ({summary['month']}, "
-        f"{summary['period']['timezone']})"
+        f"wrote {folder / 'monthly_report.html'} ({summary['month']}, "
+        f"{summary['period']['timezone']}): "
+        + ("all checks pass" if not failing else "check " + ", ".join(failing))
     )
+    return 0
+
+
+def report_due(args: argparse.Namespace) -> int:
+    """Every complete month with no report yet, for every configured account. Safe to run
+    daily from cron: a second run while one works leaves at once."""
+    from workbench import reports
+
+    settings = config.load()
+    first = workbench.connect(None, settings, seed=True)
+    root = _reports_root(args, first)
+    with reports.due_lock(root) as mine:
+        if not mine:
+            print("another `workbench report due` is running; nothing to do")
+            return 0
+        made = 0
+        for name in sorted(settings.accounts):
+            session = workbench.connect(name, settings)
+            session.sync(progress=False)
+            done = reports.published_months(root, session.account)
+            for month in reports.due_months(session, args.since):
+                if month in done:
+                    continue
+                folder, _ = reports.monthly(session, month, root, timeout=args.timeout)
+                print(f"wrote {folder}")
+                made += 1
+        if not made:
+            print("every complete month has its report")
+    return 0
+
+
+def report_run(args: argparse.Namespace) -> int:
+    """Run any notebook of notebooks/ with papermill into reports/<account>/<notebook>/<run>/."""
+    from papermill.cli import _resolve_type
+
+    from workbench import reports
+
+    session = workbench.connect(args.account)
+    values = {name: _resolve_type(value) for name, value in args.parameter or []}
+    folder = reports.run(
+        session, args.notebook, values, _reports_root(args, session), timeout=args.timeout
+    )
+    print(f"wrote {folder}")
     return 0
 
 
@@ -284,14 +339,61 @@ def parser() -> argparse.ArgumentParser:
     pull.add_argument("--threads", type=int, default=THREADS, help="parallel requests")
     pull.set_defaults(run=sync)
 
-    monthly = commands.add_parser(
-        "report", help="a month's CSVs and summary into reports/", description=report.__doc__
+    reporting = commands.add_parser(
+        "report",
+        help="monthly reports and notebook runs into reports/",
+        description="Reports with papermill: the monthly report, the months still due, or any "
+        "notebook of notebooks/.",
+    )
+    report_commands = reporting.add_subparsers(dest="report_command", required=True, metavar="kind")
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--out", help="reports folder (default: reports/ in the project)")
+    where.add_argument(
+        "--timeout", type=int, default=600, help="seconds any one notebook cell may take (600)"
+    )
+    monthly = report_commands.add_parser(
+        "monthly", parents=[where], help="one month's report", description=report_monthly.__doc__
     )
     monthly.add_argument("--account", help="a named account (default: the default account)")
-    monthly.add_argument("--month", help="YYYY-MM (default: the last full month)")
-    monthly.add_argument("--out", help="reports folder (default: reports/ in the project)")
+    monthly.add_argument(
+        "--month", help="YYYY-MM (default: the last complete month, in the account's timezone)"
+    )
     monthly.add_argument("--no-sync", action="store_true", help="use the store as it is")
-    monthly.set_defaults(run=report)
+    monthly.add_argument(
+        "--tie-out", action="store_true", help="compare with Stripe's own reconciliation report"
+    )
+    monthly.add_argument("--orders", help="the merchant's orders CSV (default: the sandbox's)")
+    monthly.add_argument(
+        "--statement", help="the bank statement, CSV or OFX (default: the sandbox's)"
+    )
+    monthly.set_defaults(run=report_monthly)
+    due = report_commands.add_parser(
+        "due",
+        parents=[where],
+        help="every month with no report yet",
+        description=report_due.__doc__,
+    )
+    due.add_argument(
+        "--since", help="YYYY-MM: the first month to consider (default: the first with activity)"
+    )
+    due.set_defaults(run=report_due)
+    any_notebook = report_commands.add_parser(
+        "run",
+        parents=[where],
+        help="any notebook, run with papermill",
+        description=report_run.__doc__,
+    )
+    any_notebook.add_argument("notebook", help="a notebook of notebooks/, e.g. 04_payouts")
+    any_notebook.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        metavar=("NAME", "VALUE"),
+        help="a parameter, as papermill's -p",
+    )
+    any_notebook.add_argument("--account", help="a named account (default: the default account)")
+    any_notebook.set_defaults(run=report_run)
 
     box = commands.add_parser(
         "sandbox",

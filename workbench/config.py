@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,9 +194,9 @@ def ensure_data_dir(settings: Settings) -> Path:
     """Create the data dir on first use, with a one-line error when that is impossible."""
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        probe = settings.data_dir / ".write-test"
-        probe.touch()
-        probe.unlink()
+        # A probe of its own: sessions of one process, or several, check at the same time.
+        with tempfile.TemporaryFile(dir=settings.data_dir):
+            pass
     except OSError as exc:
         raise ConfigError(
             f"WORKBENCH_DATA_DIR {settings.data_dir} cannot be used "

@@ -26,7 +26,7 @@ import pandas as pd
 
 from workbench.analyses.journal import ROLES
 from workbench.exceptions import WorkbenchError
-from workbench.money import to_major
+from workbench.money import exponent, to_major
 
 # role -> (Beancount account, Xero account code, QuickBooks Online account name)
 DEFAULT_ACCOUNTS = {
@@ -44,6 +44,7 @@ DEFAULT_ACCOUNTS = {
 }
 PRODUCTS = ("beancount", "xero", "quickbooks")
 XERO_TAX_RATE = "Tax Exempt"
+OPENING = "Equity:Opening-Balances"
 
 
 def read_accounts(path: Path | str | None) -> dict[str, dict[str, str]]:
@@ -95,14 +96,22 @@ def _atomic(path: Path):
         raise
 
 
-def _text(value) -> object:
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return ""
-    if value is pd.NaT:
-        return ""
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return value
+def major_text(amounts: pd.Series, currencies: pd.Series) -> pd.Series:
+    """Integer minor units as exact major-unit text per currency ('10.50', '1050' for JPY,
+    '1.050' for KWD), by integer arithmetic over whole columns; missing stays empty."""
+    known = amounts.notna()
+    values = amounts[known].astype("int64")
+    codes = currencies[known].astype(str)
+    text = pd.Series("", index=amounts.index, dtype=object)
+    for code in codes.unique():
+        rows = codes == code
+        digits = exponent(code)
+        whole, fraction = values[rows].abs().divmod(10**digits)
+        shown = whole.astype(str)
+        if digits:
+            shown = shown + "." + fraction.astype(str).str.zfill(digits)
+        text[rows[rows].index] = shown.where(values[rows] >= 0, "-" + shown)
+    return text
 
 
 def write_csv(
@@ -110,18 +119,12 @@ def write_csv(
 ) -> Path:
     """`frame` as CSV; the `money` columns (integer minor units of the row's `currency`
     column) as exact major-unit decimals."""
-    money = [column for column in money if column in frame.columns]
-    positions = [list(frame.columns).index(column) for column in money]
-    where = list(frame.columns).index(currency) if money else None
+    shown = frame.copy()
+    for column in money:
+        if column in shown.columns:
+            shown[column] = major_text(shown[column], shown[currency])
     with _atomic(Path(path)) as stream:
-        writer = csv.writer(stream)
-        writer.writerow(frame.columns)
-        for row in frame.itertuples(index=False, name=None):
-            values = [_text(value) for value in row]
-            for position in positions:
-                if values[position] != "":
-                    values[position] = to_major(int(row[position]), row[where])
-            writer.writerow(values)
+        shown.to_csv(stream, index=False)
     return Path(path)
 
 
@@ -221,6 +224,7 @@ def write_beancount(
     accounts: dict,
     *,
     assertions: dict[date, dict[str, int]] | None = None,
+    opening: dict[str, int] | None = None,
     title: str = "Stripe payouts",
 ) -> Path:
     """A Beancount ledger of the journal, with `balance` assertions for the clearing account
@@ -231,6 +235,7 @@ def write_beancount(
     currencies = sorted(
         {c.upper() for c in lines["currency"]}
         | {c.upper() for a in (assertions or {}).values() for c in a}
+        | {c.upper() for c in opening or {}}
     )
     first = min([*lines["date"], *(assertions or {})], default=date.today()) - timedelta(days=1)
     with _atomic(Path(path)) as stream:
@@ -240,6 +245,15 @@ def write_beancount(
         stream.write("\n")
         for role in ROLES:
             stream.write(f"{first.isoformat()} open {names[role]}\n")
+        carried = {c: a for c, a in (opening or {}).items() if a}
+        if carried:  # what the clearing account held before these entries
+            stream.write(f"{first.isoformat()} open {OPENING}\n")
+            stream.write(f'\n{first.isoformat()} * "Stripe" "In transit before this ledger"\n')
+            for currency, amount in sorted(carried.items()):
+                stream.write(
+                    f"  {names['clearing']:<40} {_major(amount, currency)} {currency.upper()}\n"
+                )
+                stream.write(f"  {OPENING:<40} {_major(-amount, currency)} {currency.upper()}\n")
         for _, group in lines.groupby("entry", sort=False):
             head = group.iloc[0]
             day, text, link = head["date"].isoformat(), head["description"], head["payout"]

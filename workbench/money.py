@@ -10,6 +10,8 @@ from __future__ import annotations
 import numbers
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+import pandas as pd
+
 from workbench.exceptions import CurrencyError
 from workbench.sandbox import currencies
 from workbench.sandbox.currencies import SUPPORTED
@@ -70,3 +72,16 @@ def to_minor(major: Decimal | str | int, currency: str, *, rounding: str | None 
 def format_amount(minor: int, currency: str) -> str:
     """For people: '1,234.50 USD', '1,235 JPY', '-1.234 KWD'."""
     return f"{to_major(minor, currency):,} {currency_code(currency).upper()}"
+
+
+def as_major(frame, columns, currency: str = "currency"):
+    """A copy of `frame` for people: the `columns` of integer minor units as exact decimals
+    of each row's currency (missing stays missing). For display and files, never for sums."""
+    shown = frame.copy()
+    for column in columns:
+        if column in shown:
+            shown[column] = [
+                None if pd.isna(value) else to_major(int(value), code)
+                for value, code in zip(shown[column], shown[currency], strict=True)
+            ]
+    return shown

@@ -10,13 +10,14 @@ Everything here is read from the store (sync first); `as_of` says when it was sy
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 
-from workbench import exports, imports, reports
+from workbench import exports, imports, periods
 from workbench.analyses import (
     auth,
     balance,
@@ -30,10 +31,65 @@ from workbench.analyses import (
     orders,
     reconcile,
 )
+from workbench.money import as_major, to_major
 
 # How far before the month the review reads: a payout sweeps what became available a few
 # days earlier, and is in transit for a few days; five weeks covers both with room.
 BEFORE = timedelta(days=35)
+# The month's own objects, as listed in the CSVs an accountant opens first.
+LISTINGS = {
+    "charges": [
+        "id",
+        "created",
+        "amount",
+        "amount_captured",
+        "amount_refunded",
+        "currency",
+        "status",
+        "captured",
+        "refunded",
+        "customer",
+        "payment_intent",
+        "decline_code",
+        "card_brand",
+        "card_country",
+        "metadata.order_id",
+    ],
+    "balance_transactions": [
+        "id",
+        "created",
+        "type",
+        "reporting_category",
+        "amount",
+        "fee",
+        "net",
+        "currency",
+        "status",
+        "available_on",
+        "source",
+        "payout",
+        "exchange_rate",
+    ],
+    "payouts": [
+        "id",
+        "created",
+        "arrival_date",
+        "amount",
+        "currency",
+        "status",
+        "automatic",
+        "failure_code",
+    ],
+}
+HEADLINES = (
+    "gross_volume",
+    "refunds",
+    "partial_capture_reversals",
+    "disputes",
+    "fees",
+    "net",
+    "payouts",
+)
 REPORTED = ("charges", "refunds", "disputes", "payouts", "balance_transactions", "customers")
 # What the analyses read of a charge (a million charges read faster without the rest).
 CHARGE_COLUMNS = (
@@ -56,11 +112,44 @@ class MonthlyReview:
         expiring_months: int = 3,
     ):
         self.session = session
-        self.period = reports.month_bounds(month, session.timezone)
+        self.period = periods.month_bounds(month, session.timezone)
         self.orders_path = orders
         self.statement_path = statement
         self.accounts = exports.read_accounts(accounts)
         self.expiring_months = expiring_months
+
+    @classmethod
+    def of(
+        cls,
+        session,
+        month: str | None = None,
+        *,
+        orders=None,
+        statement=None,
+        sync: bool = False,
+        **options,
+    ) -> MonthlyReview:
+        """The review a notebook or report asks for: synced first if asked, with the
+        merchant's files the session knows (a seeded sandbox's) unless others are named."""
+        if sync:
+            session.sync(progress=False)
+        return cls(
+            session,
+            month,
+            orders=orders or session.orders_file,
+            statement=statement or session.statement_file,
+            **options,
+        )
+
+    def previous(self) -> MonthlyReview:
+        """The month before, read the same way (for figures side by side)."""
+        return MonthlyReview(
+            self.session,
+            f"{self.start - timedelta(days=1):%Y-%m}",
+            orders=self.orders_path,
+            statement=self.statement_path,
+            expiring_months=self.expiring_months,
+        )
 
     # when, and from what
 
@@ -318,3 +407,275 @@ class MonthlyReview:
         if self.deposits is not None:
             result["deposits_matched"] = bool((self.deposits["result"] == "matched").all())
         return result
+
+    # the month's files: what a report publishes beside its HTML
+
+    def headline(self) -> dict[str, dict[str, int]]:
+        """Per settlement currency, in minor units: gross volume, refunds (partial-capture
+        reversals apart), disputes, fees, net activity and payouts, from the month's
+        balance transactions."""
+        frame = self.transactions
+        category = frame["reporting_category"].astype("object")
+        figures = {
+            "gross_volume": frame["amount"].where(category == "charge", 0),
+            "refunds": frame["amount"].where(category.isin(["refund", "refund_failure"]), 0),
+            "partial_capture_reversals": frame["amount"].where(
+                category == "partial_capture_reversal", 0
+            ),
+            "disputes": frame["amount"].where(category.isin(["dispute", "dispute_reversal"]), 0),
+            "fees": frame["fee"],
+            "net": frame["net"].where(~category.isin(balance.PAYOUT_CATEGORIES), 0),
+            "payouts": -frame["net"].where(category.isin(balance.PAYOUT_CATEGORIES), 0),
+        }
+        table = pd.DataFrame({"currency": frame["currency"].astype("object"), **figures})
+        sums = table.groupby("currency").sum()
+        return {
+            str(currency): {name: int(value) for name, value in row.items()}
+            for currency, row in sums.iterrows()
+        }
+
+    def write(self, folder: Path | str, previous: MonthlyReview | None = None) -> dict:
+        """Write the month's CSVs, the books in each accountant's format and summary.json
+        into `folder`; returns the summary."""
+        folder = Path(folder)
+        money = ("gross", "fee", "net", "amount", "customer_facing_amount")
+        files = {
+            "payout_reconciliation.csv": (self.reconciliation, money, "currency"),
+            "payout_checks.csv": (
+                self.payout_checks,
+                ("amount", "items_net", "difference"),
+                "currency",
+            ),
+            "balance_summary.csv": (
+                self.balance_summary,
+                (
+                    "starting_balance",
+                    "activity",
+                    "payouts",
+                    "ending_balance",
+                    "computed_ending",
+                    "difference",
+                ),
+                "currency",
+            ),
+            "balance_activity.csv": (self.activity, ("gross", "fee", "net"), "currency"),
+            "fees_by_type.csv": (self.fees_by_type, ("amount",), "currency"),
+            "fees_by_category.csv": (self.fees_by_category, ("gross", "fee", "net"), "currency"),
+            "disputes.csv": (self.open_disputes, ("amount",), "currency"),
+            "open_authorizations.csv": (self.open_authorizations, ("amount",), "currency"),
+        }
+        if self.orders is not None:
+            files["order_discrepancies.csv"] = (
+                self.order_discrepancies,
+                ("order_amount", "amount_at_stake"),
+                "currency",
+            )
+        if self.deposits is not None:
+            files["deposits.csv"] = (
+                self.deposits,
+                ("amount", "deposit_amount", "difference"),
+                "currency",
+            )
+        for name, listed in LISTINGS.items():
+            source = self.transactions if name == "balance_transactions" else getattr(self, name)
+            files[f"{name}.csv"] = (
+                source[[c for c in listed if c in source]],
+                ("amount", "amount_captured", "amount_refunded", "fee", "net"),
+                "currency",
+            )
+        for name, (frame, columns, currency) in files.items():
+            exports.write_csv(frame, folder / name, money=columns, currency=currency)
+        exports.write_journal(self.journal, folder / "journal.csv", self.accounts)
+        exports.write_xero(self.journal, folder / "journal_xero.csv", self.accounts)
+        exports.write_quickbooks(self.journal, folder / "journal_quickbooks.csv", self.accounts)
+        exports.write_beancount(
+            self.journal,
+            folder / "journal.beancount",
+            self.accounts,
+            assertions={
+                self.start.date(): self.clearing["start"] or {},
+                self.end.date(): self.clearing["end"] or {},
+            },
+            opening=self.clearing["start"],
+            title=f"Stripe payouts {self.period.label}",
+        )
+        summary = self.summary(previous)
+        (folder / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        return summary
+
+    def summary(self, previous: MonthlyReview | None = None) -> dict:
+        """The headline figures (beside the previous month's) and every check's result, for
+        other programs to read without the HTML."""
+        figures = self.headline()
+        before = previous.headline() if previous is not None else {}
+        return {
+            "account": self.session.account,
+            "month": self.period.label,
+            "period": {
+                "start": self.start.isoformat(),
+                "end": self.end.isoformat(),
+                "timezone": self.timezone,
+            },
+            "as_of": self.as_of.isoformat(),
+            "headline": {
+                currency: {
+                    name: {
+                        "minor": value,
+                        "major": str(to_major(value, currency)),
+                        "previous_minor": before.get(currency, {}).get(name),
+                    }
+                    for name, value in values.items()
+                }
+                for currency, values in figures.items()
+            },
+            "checks": self.checks,
+            "clearing": self.clearing,
+            "counts": {
+                "charges": len(self.charges),
+                "balance_transactions": len(self.transactions),
+                "payouts": len(self.payouts),
+                "open_authorizations": len(self.open_authorizations),
+                "open_disputes": len(self.open_disputes),
+            },
+        }
+
+    # for people: the report's first lines and its headline table
+
+    def status(self) -> list[str]:
+        """What a treasurer reads first, in plain words: whether every payout reconciles
+        (or which do not, by how much), whether the balance and the books tie out, and what
+        needs a person."""
+        lines = []
+        checks = self.payout_checks
+        bad = reconcile.discrepancies(checks)
+        if checks.empty:
+            lines.append("No automatic payout arrived this month.")
+        elif bad.empty:
+            lines.append(f"All {len(checks)} payouts reconcile: each equals the sum of its items.")
+        else:
+            for row in bad.itertuples():
+                lines.append(
+                    f"Payout {row.id} ({row.status}) does not reconcile: it is "
+                    f"{to_major(int(row.difference), row.currency)} {row.currency.upper()} "
+                    "more than its items."
+                )
+        summary = self.balance_summary
+        off = summary[~summary["balanced"]]
+        if summary.empty:
+            lines.append("No balance this month.")
+        elif off.empty:
+            lines.append(
+                "The balance rolls forward to the cent: starting balance + activity - payouts "
+                "= ending balance in " + ", ".join(c.upper() for c in summary["currency"]) + "."
+            )
+        else:
+            for row in off.itertuples():
+                lines.append(
+                    f"The {row.currency.upper()} balance does not roll forward: "
+                    f"{to_major(int(row.difference), row.currency)} unexplained."
+                )
+        lines.append(
+            "The journal balances: debits equal credits in every entry."
+            if self.checks["journal_balanced"]
+            else "The journal does not balance: see the entries below."
+        )
+        if self.orders is not None:
+            found = self.order_discrepancies
+            lines.append(
+                "Every order was paid exactly once."
+                if found.empty
+                else f"{len(found)} orders or charges need a look: "
+                + ", ".join(f"{n} {kind}" for kind, n in found["kind"].value_counts().items())
+                + "."
+            )
+        if self.deposits is not None:
+            results = self.deposits["result"].value_counts()
+            missed = {k: int(v) for k, v in results.items() if k != "matched"}
+            lines.append(
+                "Every payout arrived at the bank as expected."
+                if not missed
+                else "At the bank: " + ", ".join(f"{n} {kind}" for kind, n in missed.items()) + "."
+            )
+        held = self.open_authorizations
+        soon = held[held["bucket"].isin(["expired", "within 24 h", "within 72 h"])]
+        if len(soon):
+            lines.append(f"{len(soon)} authorizations lapse within three days unless captured.")
+        evidence = self.open_disputes
+        evidence = evidence[evidence["needs_evidence"]]
+        if len(evidence):
+            lines.append(f"{len(evidence)} disputes need evidence before their deadline.")
+        return lines
+
+    def headline_table(self, previous: MonthlyReview | None = None) -> pd.DataFrame:
+        """The headline figures per currency in major units, the previous month beside."""
+        now = self.headline()
+        before = previous.headline() if previous is not None else {}
+        rows = []
+        for currency in sorted(now.keys() | before.keys()):
+            for name in HEADLINES:
+                this = now.get(currency, {}).get(name, 0)
+                that = before.get(currency, {}).get(name)
+                rows.append(
+                    {
+                        "figure": name.replace("_", " "),
+                        "currency": currency.upper(),
+                        self.period.label: to_major(this, currency),
+                        "previous month": None if that is None else to_major(that, currency),
+                    }
+                )
+        return pd.DataFrame(rows)
+
+    def shown(self, frame: pd.DataFrame, *money: str, rows: int = 50) -> pd.DataFrame:
+        """A table for the report: its first `rows`, money in major units (the CSVs hold
+        all of it)."""
+        head = frame.head(rows)
+        return as_major(head, money) if money and "currency" in head else head
+
+    def discrepancies(self) -> pd.DataFrame:
+        """Payouts that do not reconcile and orders not paid exactly once, in one table."""
+        payouts = reconcile.discrepancies(self.payout_checks)
+        rows = [
+            pd.DataFrame(
+                {
+                    "kind": "payout_does_not_reconcile",
+                    "order_id": None,
+                    "charges": payouts["id"],
+                    "currency": payouts["currency"],
+                    "order_amount": payouts["amount"].astype("Int64"),
+                    "amount_at_stake": payouts["difference"],
+                }
+            )
+        ]
+        if self.order_discrepancies is not None:
+            rows.append(self.order_discrepancies)
+        found = [frame for frame in rows if len(frame)]
+        return pd.concat(found, ignore_index=True) if found else rows[0]
+
+    def trial_balance(self) -> pd.DataFrame:
+        return journal.totals(self.journal)
+
+    def clearing_table(self) -> pd.DataFrame:
+        """The clearing account at the month's start and end, per currency."""
+        currencies = sorted(self.clearing["start"].keys() | self.clearing["end"].keys())
+        return pd.DataFrame(
+            {
+                "currency": currencies,
+                "start": [self.clearing["start"].get(c, 0) for c in currencies],
+                "end": [self.clearing["end"].get(c, 0) for c in currencies],
+            }
+        )
+
+    def deposit_summary(self) -> pd.DataFrame:
+        if self.deposits is None:
+            return pd.DataFrame({"result": ["no bank statement given"], "count": [0]})
+        return deposits.summary(self.deposits)
+
+    def publish(self, folder: Path | str, previous: MonthlyReview | None = None, **options) -> str:
+        """Write the month's files into `folder` (the report's staging folder); a line
+        saying so."""
+        summary = self.write(folder, previous)
+        return f"Wrote {len(list(Path(folder).iterdir()))} files; checks: " + ", ".join(
+            f"{name} {'yes' if ok is True else 'no' if ok is False else ok}"
+            for name, ok in summary["checks"].items()
+            if not isinstance(ok, list)
+        )

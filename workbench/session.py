@@ -6,6 +6,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from functools import partialmethod
+from pathlib import Path
 
 import pandas as pd
 import stripe
@@ -140,6 +141,25 @@ class Session:
         return frames.load(
             self.store, self.partition(), name, start, end, columns=columns, **filters
         )
+
+    @property
+    def orders_file(self) -> Path | None:
+        """The merchant's orders export the sandbox seeded for this account, if there is one
+        (with Stripe, the analyst names their own)."""
+        return self._seeded_file("orders")
+
+    @property
+    def statement_file(self) -> Path | None:
+        """The bank statement the sandbox seeded for this account, if there is one."""
+        return self._seeded_file("statement")
+
+    def _seeded_file(self, which: str) -> Path | None:
+        if self.profile != "sandbox":
+            return None
+        from workbench import sandbox
+
+        path = sandbox.merchant_files(self.settings.data_dir, self.account)[which]
+        return path if path.is_file() else None
 
     def balance_at(self, moment) -> pd.DataFrame:
         """The account's balance (available and pending) per currency at `moment`: the sum

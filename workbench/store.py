@@ -569,6 +569,11 @@ class Store:
             f"SELECT MAX(created) FROM {KINDS[kind_name].name} WHERE account = ?", (account,)
         ).fetchone()[0]
 
+    def earliest_created(self, kind_name: str, account: str) -> int | None:
+        return self.conn.execute(
+            f"SELECT MIN(created) FROM {KINDS[kind_name].name} WHERE account = ?", (account,)
+        ).fetchone()[0]
+
     def created_of(self, kind_name: str, account: str, object_id: str) -> int | None:
         row = self.conn.execute(
             f"SELECT created FROM {KINDS[kind_name].name} WHERE account = ? AND id = ?",

@@ -1,24 +1,56 @@
-"""`workbench report`: a month's CSVs and summary, checked against the API's own listing."""
+"""`workbench report`: the monthly report run by papermill as cron runs it, its files checked
+against the API's own listing and against the analyses run directly; failures, concurrency,
+kills and secrets."""
 
 from __future__ import annotations
 
 import calendar
 import csv
+import fcntl
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
-from collections import Counter
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import stripe
 
-from tests.integration.test_cli import assert_one_line_error, run
-from tests.store_vs_api import api_listing, seeded_account
+from tests.integration.test_cli import run
+from tests.store_vs_api import api_listing, connect, seeded_account
+from workbench.monthly import MonthlyReview
 
 JULY = (calendar.timegm((2026, 7, 1, 0, 0, 0)), calendar.timegm((2026, 8, 1, 0, 0, 0)))
 EXPONENT = {"usd": 2, "eur": 2, "gbp": 2, "jpy": 0}
+FILES = [
+    "balance_activity.csv",
+    "balance_summary.csv",
+    "balance_transactions.csv",
+    "charges.csv",
+    "deposits.csv",
+    "disputes.csv",
+    "fees_by_category.csv",
+    "fees_by_type.csv",
+    "journal.beancount",
+    "journal.csv",
+    "journal_quickbooks.csv",
+    "journal_xero.csv",
+    "monthly_report.html",
+    "monthly_report.ipynb",
+    "open_authorizations.csv",
+    "order_discrepancies.csv",
+    "payout_checks.csv",
+    "payout_reconciliation.csv",
+    "payouts.csv",
+    "summary.json",
+]
+SECRET = re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9_]+|whsec_[A-Za-z0-9]+")
 
 
 def in_july(obj: dict) -> bool:
@@ -29,175 +61,278 @@ def major(minor: int, currency: str) -> Decimal:
     return Decimal(minor).scaleb(-EXPONENT[currency])
 
 
-def report(sandbox_server, key: str, out, data) -> subprocess.CompletedProcess:
-    return run(
-        "report",
-        "--month",
-        "2026-07",
-        "--out",
-        str(out),
-        env={
-            "STRIPE_API_KEY": key,
-            "STRIPE_API_BASE": sandbox_server.url,
-            "WORKBENCH_DATA_DIR": str(data),
-            "WORKBENCH_ENV_FILE": os.devnull,
-        },
-    )
+def environment(server, key: str, data) -> dict:
+    return {
+        "STRIPE_API_KEY": key,
+        "STRIPE_API_BASE": server.url,
+        "WORKBENCH_DATA_DIR": str(data),
+        "WORKBENCH_ENV_FILE": os.devnull,
+    }
 
 
 @pytest.fixture(scope="module")
 def july(sandbox_server, tmp_path_factory):
     """The report for July 2026 of a seeded account, written by the command line."""
-    key = seeded_account(sandbox_server, "reported")
+    files = tmp_path_factory.mktemp("files")
+    key = seeded_account(sandbox_server, "reported", files=files)
     out, data = tmp_path_factory.mktemp("reports"), tmp_path_factory.mktemp("data")
-    result = report(sandbox_server, key, out, data)
+    env = environment(sandbox_server, key, data)
+    merchant = [
+        "--orders",
+        str(files / "orders-reported.csv"),
+        "--statement",
+        str(files / "bank-reported.csv"),
+    ]
+    result = run("report", "monthly", "--month", "2026-07", "--out", str(out), *merchant, env=env)
     assert result.returncode == 0, result.stderr
-    (folder,) = (out / "default").iterdir()
-    return api_listing(sandbox_server.url, key), folder, result.stdout, key, data
+    return {
+        "listing": api_listing(sandbox_server.url, key),
+        "folder": out / "default" / "2026-07",
+        "out": out,
+        "stdout": result.stdout,
+        "key": key,
+        "data": data,
+        "env": env,
+        "merchant": merchant,
+        "server": sandbox_server,
+    }
 
 
 def rows(folder, name: str) -> list[dict]:
-    with (folder / f"{name}.csv").open(newline="") as stream:
+    with (folder / name).open(newline="") as stream:
         return list(csv.DictReader(stream))
 
 
-def test_every_object_of_the_month_and_no_other(july):
-    listing, folder, stdout, *_ = july
-    assert folder.name == "2026-07"
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "balance_transactions.csv",
-        "charges.csv",
-        "payouts.csv",
-        "summary.json",
-    ]
-    for name in ("charges", "balance_transactions", "payouts"):
-        expected = {i for i, obj in listing[name].items() if in_july(obj)}
-        assert expected, name
-        assert {row["id"] for row in rows(folder, name)} == expected, name
-    assert f"{len(rows(folder, 'charges')):,} charges" in stdout
+def test_the_report_has_every_file_and_an_html_that_opens_offline(july):
+    folder = july["folder"]
+    assert sorted(p.name for p in folder.iterdir()) == FILES
+    page = (folder / "monthly_report.html").read_text()
+    assert "<script" not in page
+    assert not re.search(r'(src|href)="https?://', page), "the page fetches something"
+    assert page.count("data:image/png;base64") >= 3  # the charts, inside
+    assert (folder / "monthly_report.html").stat().st_size < 5_000_000
+    assert "wrote " in july["stdout"] and "monthly_report.html" in july["stdout"]
+    index = (july["out"] / "index.html").read_text()
+    assert 'href="default/2026-07/monthly_report.html"' in index
 
 
-def test_amounts_are_exact_major_units(july):
-    listing, folder, *_ = july
-    for row in rows(folder, "balance_transactions"):
+def test_listings_match_the_api(july):
+    listing, folder = july["listing"], july["folder"]
+    for name, source in (("charges", "charges"), ("balance_transactions", "balance_transactions")):
+        expected = {i for i, obj in listing[source].items() if in_july(obj)}
+        assert expected and {row["id"] for row in rows(folder, f"{name}.csv")} == expected
+    for row in rows(folder, "balance_transactions.csv"):
         txn = listing["balance_transactions"][row["id"]]
         for field in ("amount", "fee", "net"):
             assert Decimal(row[field]) == major(txn[field], txn["currency"]), (row["id"], field)
-    currencies = {row["currency"] for row in rows(folder, "charges")}
-    assert "jpy" in currencies, "the seed's zero-decimal charges belong in the export"
-    for row in rows(folder, "charges"):
-        charge = listing["charges"][row["id"]]
-        assert Decimal(row["amount"]) == major(charge["amount"], charge["currency"])
-
-
-def by_currency(objects, field: str) -> dict[str, int]:
-    totals = Counter()
-    for obj in objects:
-        totals[obj["currency"]] += obj[field]
-    return dict(totals)
-
-
-def reported(summary: dict, section: str, field: str) -> dict[str, int]:
-    return {c: t[field]["minor"] for c, t in summary[section]["by_currency"].items()}
-
-
-def test_summary_totals_match_the_api(july):
-    listing, folder, *_ = july
-    summary = json.loads((folder / "summary.json").read_text())
-    assert summary["period"] == {
-        "start": "2026-07-01T00:00:00+00:00",
-        "end": "2026-08-01T00:00:00+00:00",
-        "timezone": "Etc/UTC",
-    }
-    charges = [c for c in listing["charges"].values() if in_july(c)]
-    assert summary["charges"]["count"] == len(charges)
-    assert summary["charges"]["failed"] == sum(c["status"] == "failed" for c in charges)
-    succeeded = [c for c in charges if c["status"] == "succeeded"]
-    assert reported(summary, "charges", "amount") == by_currency(succeeded, "amount")
-    refunds = [r for r in listing["refunds"].values() if in_july(r)]
-    assert refunds and reported(summary, "refunds", "amount") == by_currency(refunds, "amount")
-    transactions = [t for t in listing["balance_transactions"].values() if in_july(t)]
-    for field in ("amount", "fee", "net"):
-        expected = by_currency(transactions, field)
-        assert reported(summary, "balance_transactions", field) == expected
-        for currency, total in expected.items():
-            text = summary["balance_transactions"]["by_currency"][currency][field]["major"]
-            assert Decimal(text) == major(total, currency)
-    payouts = [p for p in listing["payouts"].values() if in_july(p)]
-    assert summary["payouts"]["count"] == len(payouts)
-    assert summary["payouts"]["failed"] == sum(p["status"] == "failed" for p in payouts)
-    assert reported(summary, "payouts", "amount") == by_currency(payouts, "amount")
-
-
-def test_csv_refunds_fees_and_payouts_match_the_api(july):
-    listing, folder, *_ = july
-    for row in rows(folder, "charges"):
+    for row in rows(folder, "charges.csv"):
         charge = listing["charges"][row["id"]]
         assert Decimal(row["amount_refunded"]) == major(charge["amount_refunded"], row["currency"])
-    for row in rows(folder, "balance_transactions"):
-        txn = listing["balance_transactions"][row["id"]]
-        assert Decimal(row["fee"]) == major(txn["fee"], txn["currency"])
-        assert row["payout"] == listing["payout_of"].get(row["id"], "")
-    for row in rows(folder, "payouts"):
+    assert "jpy" in {row["currency"] for row in rows(folder, "charges.csv")}
+
+
+def test_payout_reconciliation_is_what_the_api_says_each_payout_holds(july):
+    listing, folder = july["listing"], july["folder"]
+    swept = defaultdict(set)
+    for txn_id, payout in listing["payout_of"].items():
+        if listing["balance_transactions"][txn_id]["type"] != "payout":
+            swept[payout].add(txn_id)
+    items = rows(folder, "payout_reconciliation.csv")
+    by_payout = defaultdict(set)
+    for row in items:
+        by_payout[row["automatic_payout_id"]].add(row["balance_transaction_id"])
+        txn = listing["balance_transactions"][row["balance_transaction_id"]]
+        assert Decimal(row["net"]) == major(txn["net"], txn["currency"])
+    assert by_payout and all(by_payout[p] == swept[p] for p in by_payout)
+    for row in rows(folder, "payout_checks.csv"):
         payout = listing["payouts"][row["id"]]
         assert Decimal(row["amount"]) == major(payout["amount"], payout["currency"])
-        assert row["status"] == payout["status"]
+        assert row["reconciled"] == "True"
 
 
-def test_a_rerun_of_a_closed_month_gives_the_same_figures(july, sandbox_server, tmp_path):
+def test_the_summary_equals_the_analyses_run_directly(july):
+    summary = json.loads((july["folder"] / "summary.json").read_text())
+    wb = connect(july["server"].url, july["key"], july["data"])
+    review = MonthlyReview.of(
+        wb, "2026-07", orders=july["merchant"][1], statement=july["merchant"][3]
+    )
+    assert summary["checks"] == json.loads(json.dumps(review.checks))
+    headline = review.headline()
+    assert {
+        c: {n: f["minor"] for n, f in figures.items()} for c, figures in summary["headline"].items()
+    } == headline
+    previous = review.previous().headline()
+    assert (
+        summary["headline"]["usd"]["gross_volume"]["previous_minor"]
+        == previous["usd"]["gross_volume"]
+    )
+    gross = sum(
+        t["amount"]
+        for t in july["listing"]["balance_transactions"].values()
+        if in_july(t) and t["reporting_category"] == "charge"
+    )
+    assert headline["usd"]["gross_volume"] == gross  # and that is the API's own sum
+    assert summary["checks"]["payouts_reconciled"] and summary["checks"]["roll_forward_balanced"]
+    assert summary["checks"]["journal_balanced"]
+
+
+def test_no_secret_lands_in_the_reports(july):
+    key = july["key"]
+    assert key.startswith("sk_test_") and len(key) > 20
+    found = []
+    for path in july["out"].rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            if key in text or SECRET.search(text):
+                found.append(path.name)
+    assert found == []
+
+
+def test_a_rerun_of_a_closed_month_gives_the_same_figures(july):
     """Refunding a July charge in August changes the charge, not July's figures."""
-    listing, folder, _, key, data = july
+    folder = july["folder"]
     before = json.loads((folder / "summary.json").read_text())
     charge = next(
         c
-        for c in listing["charges"].values()
+        for c in july["listing"]["charges"].values()
         if in_july(c) and c["captured"] and not c["refunded"] and not c["disputed"]
     )
-    client = stripe.StripeClient(key, base_addresses={"api": sandbox_server.url})
+    client = stripe.StripeClient(july["key"], base_addresses={"api": july["server"].url})
     client.v1.refunds.create(params={"charge": charge["id"]})
-    result = report(sandbox_server, key, folder.parent.parent, data)
-    assert result.returncode == 0, result.stderr
+    again = run(
+        "report",
+        "monthly",
+        "--month",
+        "2026-07",
+        "--out",
+        str(july["out"]),
+        *july["merchant"],
+        env=july["env"],
+    )
+    assert again.returncode == 0, again.stderr
     after = json.loads((folder / "summary.json").read_text())
     assert after["as_of"] > before["as_of"]
-    assert {**after, "as_of": None} == {**before, "as_of": None}
-    refunded = {row["id"]: row["amount_refunded"] for row in rows(folder, "charges")}
+    for section in ("headline", "period", "clearing"):
+        assert after[section] == before[section], section
+    ledger = ("payouts_reconciled", "roll_forward_balanced", "journal_balanced")
+    assert [after["checks"][c] for c in ledger] == [before["checks"][c] for c in ledger]
+    # Orders are a work list as of the sync: the refund makes one more to look at.
+    assert after["checks"]["order_discrepancies"] >= before["checks"]["order_discrepancies"]
+    refunded = {row["id"]: row["amount_refunded"] for row in rows(folder, "charges.csv")}
     assert Decimal(refunded[charge["id"]]) == major(charge["amount"], charge["currency"])
 
 
-def test_two_runs_at_once_publish_whole_months(july, sandbox_server, tmp_path):
-    """Both succeed; the month is whole, and no staging folder is left behind."""
-    _, _, _, key, data = july
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "WORKBENCH_"))}
-    environ.update(
-        STRIPE_API_KEY=key,
-        STRIPE_API_BASE=sandbox_server.url,
-        WORKBENCH_DATA_DIR=str(data),
-        WORKBENCH_ENV_FILE=os.devnull,
+def test_a_failing_notebook_leaves_no_month_and_keeps_the_failed_one(july, tmp_path):
+    broken = tmp_path / "orders.csv"
+    broken.write_text("order_id,created,amount,currency,status\nA,2026-07-01,1.0x,USD,paid\n")
+    result = run(
+        "report",
+        "monthly",
+        "--month",
+        "2026-07",
+        "--no-sync",
+        "--out",
+        str(tmp_path / "out"),
+        "--orders",
+        str(broken),
+        env=july["env"],
     )
-    command = [sys.executable, "-m", "workbench.cli", "report", "--month", "2026-07"]
-    runs = [
-        subprocess.Popen([*command, "--out", str(tmp_path)], env=environ, stderr=subprocess.PIPE)
-        for _ in range(2)
-    ]
-    assert [child.wait(timeout=300) for child in runs] == [0, 0]
-    assert sorted(p.name for p in (tmp_path / "default").iterdir()) == ["2026-07"]
-    assert sorted(p.name for p in (tmp_path / "default" / "2026-07").iterdir()) == [
-        "balance_transactions.csv",
-        "charges.csv",
-        "payouts.csv",
-        "summary.json",
-    ]
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("workbench: error: monthly_report.ipynb failed in cell")
+    assert "FileError" in line and "2026-07.failed/" in line
+    account = tmp_path / "out" / "default"
+    assert sorted(p.name for p in account.iterdir()) == ["2026-07.failed"]
+    assert (account / "2026-07.failed" / "monthly_report.ipynb").is_file()
+    assert "the report failed" in (tmp_path / "out" / "index.html").read_text()
+
+
+def test_a_killed_run_leaves_no_half_month(july, tmp_path):
+    """Killed (the whole process group, kernel too) once the notebook is under way."""
+    out = tmp_path / "out"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "WORKBENCH_"))}
+    environ.update(july["env"])
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "workbench.cli",
+            "report",
+            "monthly",
+            "--month",
+            "2026-07",
+            "--no-sync",
+            "--out",
+            str(out),
+            *july["merchant"],
+        ],
+        env=environ,
+        start_new_session=True,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not list(out.glob("default/.2026-07.*/monthly_report.ipynb")):
+        assert child.poll() is None, "the report ended before it was killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait(timeout=30)
+    assert not (out / "default" / "2026-07").exists()
+    assert not (out / "default" / "2026-07.failed").exists()
+
+
+def locked(path: Path) -> bool:
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
+def test_report_due_makes_each_month_once_even_twice_at_once(july, tmp_path):
+    out = tmp_path / "out"
+    today = datetime.now(UTC)
+    last = f"{today.year - (today.month == 1)}-{(today.month - 2) % 12 + 1:02d}"
+    command = ["report", "due", "--since", last, "--out", str(out)]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "WORKBENCH_"))}
+    environ.update(july["env"])
+    first = subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli", *command],
+        env=environ,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    lock = out / ".due.lock"
+    deadline = time.monotonic() + 120
+    while not (lock.exists() and locked(lock)):
+        assert first.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    second = run(*command, env=july["env"])
+    assert second.returncode == 0 and "another `workbench report due` is running" in second.stdout
+    assert first.wait(timeout=600) == 0
+    made = sorted(p.name for p in (out / "default").iterdir())
+    expected = [last]  # the last complete month, and no other since
+    assert made == expected
+    again = run(*command, env=july["env"])
+    assert again.returncode == 0 and "every complete month has its report" in again.stdout
+    index = (out / "index.html").read_text()
+    assert all(f'href="default/{m}/monthly_report.html"' in index for m in expected)
 
 
 @pytest.mark.parametrize("month", ["2026-13", "July", "2026-7", "0000-01"])
 def test_a_bad_month_writes_nothing(tmp_path, month):
     result = run(
         "report",
+        "monthly",
         "--month",
         month,
         "--out",
         str(tmp_path / "reports"),
         env={"WORKBENCH_DATA_DIR": str(tmp_path / "data"), "WORKBENCH_ENV_FILE": os.devnull},
     )
-    assert_one_line_error(result, "YYYY-MM")
-    assert list(tmp_path.iterdir()) == []
+    assert result.returncode in (1, 2)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "YYYY-MM" in lines[0] and "Traceback" not in result.stderr
+    assert not (tmp_path / "reports").exists()

@@ -7,7 +7,7 @@ import os
 import tempfile
 import threading
 
-from workbench.reports import _exchange, publish
+from workbench.publish import _exchange, publish
 
 FILES = ("a.csv", "b.csv", "summary.json")
 

@@ -76,6 +76,17 @@ class Sandbox:
         return f"<Sandbox {self.url} data_dir={str(self.data_dir)!r}>"
 
 
+def merchant_files(data_dir: Path | str, account: str) -> dict[str, Path]:
+    """Where a seeded account's merchant files are: its orders export and its bank's
+    statement (written by the seed beside the sandbox's state)."""
+    from workbench.sandbox import seed
+
+    return {
+        "orders": seed.orders_path(Path(data_dir), account),
+        "statement": seed.statement_path(Path(data_dir), account),
+    }
+
+
 def start(
     data_dir: Path | str,
     *,
