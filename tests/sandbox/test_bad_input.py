@@ -1,5 +1,7 @@
 """A corpus of bad requests: every one gets a Stripe-shaped 4xx, none a 5xx, and the
-server keeps serving afterwards."""
+server keeps serving afterwards. Then what a hostile client tries: queries that backtrack,
+SQL through search keys, controls that would stop the server, clients that never finish a
+request, and keys that would make files."""
 
 from __future__ import annotations
 
@@ -70,6 +72,14 @@ CORPUS = [
     ("GET", "/v1/charges/search?query=amount>>1", None, {}),
     ("GET", "/v1/charges/search", None, {}),
     ("GET", "/v1/charges/search?query=x&page=%%%", None, {}),
+    ("GET", "/v1/charges?expand[]=", None, {}),
+    ("GET", "/v1/charges?expand[%C2%B2]=customer", None, {}),
+    ("GET", "/v1/charges?expand[" + "9" * 5000 + "]=customer", None, {}),
+    ("GET", "/v1/charges?expand[0" + "0" * 30 + "]=customer", None, {}),
+    ("GET", "/v1/charges?limit=%D9%A1", None, {}),
+    ("GET", "/v1/charges?limit=%EF%BC%91", None, {}),
+    ("GET", "/v1/charges?limit=%201", None, {}),
+    ("POST", "/v1/charges", "amount=%D9%A1%D9%A0%D9%A0&currency=usd&source=tok_visa", {}),
     ("GET", "/v1/customers/cus_nope", None, {}),
     ("POST", "/v1/customers", "email[]=a", {}),
     ("POST", "/v1/customers", "preferred_locales=en", {}),
@@ -109,6 +119,7 @@ CORPUS = [
     ("GET", "/v1/balance", None, {"Stripe-Version": "not-a-version"}),
     ("POST", "/_sandbox/faults", "latency_ms=fast", {}),
     ("POST", "/_sandbox/clock/advance", "seconds=-5", {}),
+    ("POST", "/_sandbox/clock/advance", "seconds=%D9%A1", {}),
     ("POST", "/_sandbox/account", "interval=hourly", {}),
 ]
 
@@ -145,3 +156,24 @@ def test_broken_http_does_not_stop_the_server(sandbox_server, raw):
             reply = connection.recv(4096)
             assert not reply.startswith(b"HTTP/1.1 5") and not reply.startswith(b"HTTP/1.0 5")
     assert raw("GET", "/v1/account").status_code == 200
+
+
+def test_a_refund_with_an_empty_amount_is_refused(client, raw):
+    """`amount=` cannot unset a refund's amount: Stripe's parameter_invalid_empty."""
+    paid = client.v1.charges.create(params={"amount": 900, "currency": "usd", "source": "tok_visa"})
+    for path, body in [
+        ("/v1/refunds", {"charge": paid.id, "amount": ""}),
+        (f"/v1/charges/{paid.id}/capture", {"amount": ""}),
+    ]:
+        answer = raw("POST", path, body)
+        assert answer.status_code == 400, answer.text[:300]
+        error = answer.json()["error"]
+        assert (error["code"], error["param"]) == ("parameter_invalid_empty", "amount")
+    assert client.v1.charges.retrieve(paid.id).amount_refunded == 0
+
+
+def test_integers_are_ascii_digits(raw):
+    for value in ("\u0661", "\uff11", "\u0661\u0660", " 5", "5 ", "+5", "1_0", "\u00b2"):
+        answer = raw("GET", "/v1/customers", params={"limit": value})
+        assert answer.status_code == 400, (value, answer.text[:300])
+        assert answer.json()["error"]["code"] == "parameter_invalid_integer"
