@@ -5,6 +5,8 @@ request, and keys that would make files."""
 
 from __future__ import annotations
 
+import base64
+import json
 import socket
 
 import pytest
@@ -177,3 +179,98 @@ def test_integers_are_ascii_digits(raw):
         answer = raw("GET", "/v1/customers", params={"limit": value})
         assert answer.status_code == 400, (value, answer.text[:300])
         assert answer.json()["error"]["code"] == "parameter_invalid_integer"
+
+
+def page_token(value) -> str:
+    """A `page` value as the search answers carry them: base64 of JSON."""
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
+class TestSearchUnderAttack:
+    @pytest.mark.parametrize(
+        "query",
+        [
+            'metadata["' + "\\" * 40,
+            "metadata['" + "\\" * 40,
+            "metadata['" + "\\'" * 40,
+            'metadata["a"]:"' + "\\" * 40,
+            "status:'" + "\\" * 4000,
+            'metadata["' + "\\" * 2000 + '"',
+            "-" * 4000,
+            " AND ".join(["amount>1"] * 1000),
+            "amount>1 " + "AND " * 2000,
+            "(" * 4000,
+        ],
+        ids=lambda query: query[:24],
+    )
+    def test_worst_case_queries_are_a_400(self, raw, query):
+        """These took exponential time in a backtracking pattern (40 backslashes: 31 s with
+        every other request waiting); a tokenizer reads them once and refuses them."""
+        answer = raw("GET", "/v1/charges/search", params={"query": query})
+        assert answer.status_code == 400, answer.text[:300]
+        assert answer.json()["error"]["param"] == "query"
+
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/v1/charges/search?query=amount>99999999999999999999",
+            "/v1/charges/search?query=amount:99999999999999999999",
+            "/v1/charges/search?query=created<-99999999999999999999",
+            "/v1/charges/search?query=amount>%D9%A1",
+            f"/v1/charges/search?query=amount>1&page={page_token([10**30, 1])}",
+            f"/v1/charges/search?query=amount>1&page={page_token([1, -(10**30)])}",
+            f"/v1/charges/search?query=amount>1&page={page_token(['x', 'y'])}",
+            f"/v1/charges/search?query=amount>1&page={page_token([1.5, 2])}",
+            f"/v1/charges/search?query=amount>1&page={page_token([True, False])}",
+            f"/v1/charges/search?query=amount>1&page={page_token([[1], {}])}",
+            f"/v1/charges/search?query=amount>1&page={page_token({'a': 1})}",
+            f"/v1/charges/search?query=amount>1&page={page_token([1, 2, 3])}",
+        ],
+    )
+    def test_numbers_sqlite_cannot_hold_and_foreign_page_tokens_are_a_400(self, raw, path):
+        answer = raw("GET", path)
+        assert answer.status_code == 400, answer.text[:300]
+        assert answer.json()["error"]["param"] in ("query", "page")
+
+    def test_keys_and_values_are_bound_not_spliced_into_sql(self, client, raw):
+        """A crafted metadata key that closed the SQL string could ask yes/no questions of
+        columns the API never shows (the card number behind each charge)."""
+        paid = client.v1.charges.create(
+            params={
+                "amount": 700,
+                "currency": "usd",
+                "source": "tok_visa",
+                "metadata": {"order_id": "A1", "it's": 'a "quoted" value'},
+            }
+        )
+        oracle = (
+            "x' || char(34)) IS NOT NULL OR EXISTS(SELECT 1 FROM objects o WHERE o.private "
+            "LIKE '%4242%') OR json_extract(data, '$.a"
+        )
+        for query in [
+            f"metadata[\"{oracle}\"]:'1'",
+            f'-metadata["{oracle}"]:null',
+            "metadata[\"a'b\"]:'x'",
+            "metadata[\"a') OR ('1'='1\"]:'x'",
+            "metadata['order_id']:'A1\\' OR \\'1\\'=\\'1'",
+            'metadata[\'order_id\']:"x\\" OR 1=1 --"',
+            "metadata['\\\\']:'x'",
+            "metadata['order_id\\']:'A1'",
+            "metadata['order_id\\'] OR 1=1 --']:'A1'",
+            "metadata[\"order_id.x\"]:'A1'",
+            "metadata['$']:'A1'",
+            "metadata['']:'A1'",
+        ]:
+            answer = raw("GET", "/v1/charges/search", params={"query": query})
+            assert answer.status_code < 500, (query, answer.text[:300])
+            if answer.status_code == 200:
+                assert answer.json()["data"] == [], query
+            else:
+                assert answer.json()["error"]["param"] == "query", query
+            assert "4242424242424242" not in answer.text
+        found = client.v1.charges.search(
+            params={"query": 'metadata["it\'s"]:\'a \\"quoted\\" value\''}
+        )
+        assert [c.id for c in found.data] == [paid.id]
+        found = client.v1.charges.search(params={"query": "metadata['it\\'s']~'quoted'"})
+        assert [c.id for c in found.data] == [paid.id]
