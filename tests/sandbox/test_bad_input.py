@@ -8,8 +8,16 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import threading
+import time
+from contextlib import contextmanager
 
 import pytest
+import requests
+import stripe
+
+from workbench import sandbox
+from workbench.sandbox.server import Api, HttpServer
 
 CORPUS = [
     # (method, path, body or None, extra headers)
@@ -151,6 +159,9 @@ def test_broken_http_does_not_stop_the_server(sandbox_server, raw):
         b"POST /v1/charges HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n",
         b"POST /v1/charges HTTP/1.1\r\nContent-Length: -4\r\n\r\n",
         b"\x00" * 64,
+        b"GET /v1/charges HTTP/2.0\r\n\r\n",
+        b"GET /v1/charges HTTP/1.1\r\n" + b"X-Long: " + b"x" * 70000 + b"\r\n\r\n",
+        b"GET /v1/charges HTTP/1.1\r\n" + b"X: y\r\n" * 150 + b"\r\n",
     ):
         with socket.create_connection((host, port), timeout=5) as connection:
             connection.sendall(garbage)
@@ -274,3 +285,136 @@ class TestSearchUnderAttack:
         assert [c.id for c in found.data] == [paid.id]
         found = client.v1.charges.search(params={"query": "metadata['it\\'s']~'quoted'"})
         assert [c.id for c in found.data] == [paid.id]
+
+
+def exchange(port: int, data: bytes) -> tuple[int, dict, bytes]:
+    """Send raw bytes, read the answer until the server closes: (status, headers, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as connection:
+        connection.sendall(data)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, body
+
+
+def stripe_error(status: int, headers: dict, body: bytes) -> dict:
+    assert 400 <= status < 500, (status, body[:300])
+    assert headers["content-type"] == "application/json"
+    error = json.loads(body)["error"]
+    assert error["type"] == "invalid_request_error" and error["message"]
+    return error
+
+
+@pytest.mark.parametrize(
+    "request_line",
+    [
+        "TRACE /v1/charges HTTP/1.1",
+        "CONNECT 127.0.0.1:443 HTTP/1.1",
+        "get /v1/charges HTTP/1.1",
+        "PROPFIND /v1/charges HTTP/1.1",
+        "MKCOL /v1/charges HTTP/1.1",
+        "GET /v1/charges HTTP/2.0",
+        "GARBAGE",
+    ],
+)
+def test_every_method_and_request_line_gets_a_json_error(sandbox_server, account_key, request_line):
+    """Stripe answers what it does not route with a JSON error; never http.server's HTML
+    page, never a 5xx."""
+    sent = f"{request_line}\r\nAuthorization: Bearer {account_key}\r\nConnection: close\r\n\r\n"
+    stripe_error(*exchange(sandbox_server.port, sent.encode()))
+
+
+@contextmanager
+def served(data_dir, **options):
+    """A server of its own, for limits the shared one must not have."""
+    server_options = {name: options.pop(name) for name in ("client_timeout",) if name in options}
+    api = Api(data_dir, sandbox.DEFAULT_KEY, **options)
+    server = HttpServer(api, 0, **server_options)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        api.close()
+
+
+@pytest.fixture(scope="module")
+def impatient_server(tmp_path_factory):
+    with served(tmp_path_factory.mktemp("slow"), client_timeout=0.5) as server:
+        yield server
+
+
+class TestSlowClients:
+    """A client that never finishes its request is cut off, and its thread freed."""
+
+    @pytest.mark.parametrize(
+        "sent",
+        [
+            b"",
+            b"GET /v1/balance HTTP/1.1\r\nHost: x\r\n",
+            b"POST /v1/customers HTTP/1.1\r\nContent-Length: 50\r\n\r\nemail=a",
+            b"GET /v1/balance HTTP/1.1\r\nAuthorization: Bearer "
+            + sandbox.DEFAULT_KEY.encode()
+            + b"\r\n\r\n",
+        ],
+        ids=["nothing", "half the headers", "half the body", "idle after an answer"],
+    )
+    def test_the_server_hangs_up(self, impatient_server, sent):
+        server = impatient_server
+        before = threading.active_count()
+        with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=20) as c:
+            c.sendall(sent)
+            received = b""
+            while chunk := c.recv(65536):  # the server closes: recv returns b"", no timeout
+                received += chunk
+        assert received == b"" or received.startswith(b"HTTP/1.1 200")
+        deadline = time.monotonic() + 10  # the handler thread ends right after it hangs up
+        while threading.active_count() > before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert threading.active_count() <= before
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1/balance"
+        auth = {"Authorization": f"Bearer {sandbox.DEFAULT_KEY}"}
+        assert requests.get(url, headers=auth, timeout=10).status_code == 200
+
+
+class TestAccountsFromKeys:
+    def test_names_are_matched_whole(self, sandbox_server, raw):
+        """A trailing newline once made an account (and a file named with a newline)."""
+        for secret in (
+            f"{sandbox_server.api_key}_newline\n",
+            f"{sandbox_server.api_key}_newline\n\n",
+            f"{sandbox_server.api_key}_{'x' * 65}",
+            f"{sandbox_server.api_key}_..",
+            f"{sandbox_server.api_key}_",
+        ):
+            basic = base64.b64encode(f"{secret}:".encode()).decode()
+            answer = raw(
+                "GET", "/v1/account", key=None, headers={"Authorization": f"Basic {basic}"}
+            )
+            assert answer.status_code == 401, (secret, answer.text[:300])
+        files = [path.name for path in (sandbox_server.data_dir / "sandbox").iterdir()]
+        assert not [name for name in files if "\n" in name or name.startswith("x" * 65)]
+        longest = f"{sandbox_server.api_key}_{'x' * 64}"
+        assert raw("GET", "/v1/account", key=longest).status_code == 200
+
+    def test_a_server_makes_a_bounded_number_of_accounts(self, tmp_path):
+        with served(tmp_path, max_accounts=3) as server:
+            client = stripe.StripeClient(
+                sandbox.DEFAULT_KEY,
+                base_addresses={"api": f"http://127.0.0.1:{server.server_address[1]}"},
+                max_network_retries=0,
+            )
+            for name in ("a", "b"):
+                client.v1.customers.create(options={"api_key": f"{sandbox.DEFAULT_KEY}_{name}"})
+            client.v1.customers.create()
+            with pytest.raises(stripe.AuthenticationError, match="at most 3 accounts"):
+                client.v1.customers.create(options={"api_key": f"{sandbox.DEFAULT_KEY}_c"})
+            assert client.v1.customers.list(options={"api_key": f"{sandbox.DEFAULT_KEY}_a"}).data
+        names = sorted(path.name for path in (tmp_path / "sandbox").glob("*.sqlite3"))
+        assert names == ["a.sqlite3", "b.sqlite3", "default.sqlite3"]
