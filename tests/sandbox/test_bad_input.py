@@ -418,3 +418,88 @@ class TestAccountsFromKeys:
             assert client.v1.customers.list(options={"api_key": f"{sandbox.DEFAULT_KEY}_a"}).data
         names = sorted(path.name for path in (tmp_path / "sandbox").glob("*.sqlite3"))
         assert names == ["a.sqlite3", "b.sqlite3", "default.sqlite3"]
+
+
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory):
+    with served(tmp_path_factory.mktemp("controls")) as server:
+        yield server
+
+
+class TestControls:
+    """The faults a server injects are validated: nan, inf and out-of-range values would
+    make every later request a 500 or a 429."""
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("latency_ms", "nan"),
+            ("latency_ms", "inf"),
+            ("latency_ms", "-inf"),
+            ("latency_ms", "1e309"),
+            ("latency_ms", "-1"),
+            ("latency_ms", "86400001"),
+            ("jitter_ms", "NaN"),
+            ("jitter_ms", "Infinity"),
+            ("rate_limit", "nan"),
+            ("rate_limit", "inf"),
+            ("rate_limit", "-5"),
+            ("error_rate", "2"),
+            ("error_rate", "nan"),
+            ("drop_rate", "-0.5"),
+            ("drop_rate", "inf"),
+            ("latency_ms", "\u0661"),
+            ("latency_ms", "0x10"),
+            ("latency_ms", ""),
+        ],
+    )
+    def test_bad_fault_values_are_refused(self, own_server, field, value):
+        url = f"http://127.0.0.1:{own_server.server_address[1]}"
+        auth = {"Authorization": f"Bearer {sandbox.DEFAULT_KEY}"}
+        before = requests.get(f"{url}/_sandbox/faults", headers=auth, timeout=10).json()
+        answer = requests.post(
+            f"{url}/_sandbox/faults", data={field: value}, headers=auth, timeout=10
+        )
+        assert answer.status_code == 400, answer.text[:300]
+        assert answer.json()["error"]["param"] == field
+        assert requests.get(f"{url}/_sandbox/faults", headers=auth, timeout=10).json() == before
+        assert requests.get(f"{url}/v1/balance", headers=auth, timeout=10).status_code == 200
+
+
+class TestClockBounds:
+    """Stripe's test clocks move at most two years per advance; so does the sandbox's clock,
+    and a refused move leaves the account as it was, unlocked."""
+
+    TWO_YEARS = 2 * 365 * 86400
+
+    @pytest.mark.parametrize(
+        ("path", "field", "value"),
+        [
+            ("/_sandbox/clock/advance", "days", "999999999999"),
+            ("/_sandbox/clock/advance", "days", "731"),
+            ("/_sandbox/clock/advance", "seconds", "999999999999999999"),
+            ("/_sandbox/clock/advance", "to", "999999999999999999"),
+            ("/_sandbox/clock/freeze", "at", "999999999999999999"),
+            ("/_sandbox/clock/freeze", "at", "-999999999999999999"),
+        ],
+    )
+    def test_too_far_is_a_400_and_the_account_stays_usable(self, raw, path, field, value):
+        before = raw("GET", "/_sandbox/clock").json()
+        answer = raw("POST", path, {field: value})
+        assert answer.status_code == 400, answer.text[:300]
+        assert answer.json()["error"]["param"] == field
+        after = raw("GET", "/_sandbox/clock").json()
+        assert after["offset"] == before["offset"] and after["frozen"] == before["frozen"]
+        assert raw("POST", "/v1/customers", {"email": "after@example.com"}).status_code == 200
+
+    def test_days_and_seconds_together_are_bounded(self, raw):
+        answer = raw("POST", "/_sandbox/clock/advance", {"days": "730", "seconds": "86400"})
+        assert answer.status_code == 400, answer.text[:300]
+
+    def test_two_years_at_once_is_allowed(self, raw):
+        now = raw("GET", "/_sandbox/clock").json()["now"]
+        answer = raw("POST", "/_sandbox/clock/advance", {"seconds": str(self.TWO_YEARS)})
+        assert answer.status_code == 200, answer.text[:300]
+        assert answer.json()["now"] >= now + self.TWO_YEARS
+        frozen = raw("POST", "/_sandbox/clock/freeze", {"at": str(answer.json()["now"] + 60)})
+        assert frozen.status_code == 200 and frozen.json()["frozen"] is True
