@@ -54,11 +54,14 @@ class TestAuthentication:
 
 
 class TestHeaders:
-    def test_request_id_and_version_are_echoed(self, raw):
-        answer = raw("GET", "/v1/balance", headers={"Stripe-Version": "2024-06-20"})
-        assert answer.headers["Request-Id"].startswith("req_")
-        assert answer.headers["Stripe-Version"] == "2024-06-20"
-        assert answer.headers["Content-Type"] == "application/json"
+    def test_request_id_and_the_version_that_answered(self, raw):
+        """Stripe-Version says which version rendered the answer. The sandbox serves one,
+        the version of the stripe package it is checked against, whatever was asked for."""
+        for asked in ("2024-06-20", "2020-08-27", stripe.api_version, None):
+            answer = raw("GET", "/v1/balance", headers={"Stripe-Version": asked} if asked else {})
+            assert answer.headers["Request-Id"].startswith("req_")
+            assert answer.headers["Stripe-Version"] == stripe.api_version
+            assert answer.headers["Content-Type"] == "application/json"
 
     def test_client_version_is_honoured(self, client):
         customer = client.v1.customers.create()
@@ -67,6 +70,35 @@ class TestHeaders:
     def test_invalid_version(self, raw):
         error = error_of(raw("GET", "/v1/balance", headers={"Stripe-Version": "yesterday"}), 400)
         assert error["code"] == "api_version_invalid"
+        assert error["message"] == "Invalid Stripe API version: yesterday"
+
+
+class TestStripeAccount:
+    """A Stripe-Account header naming an account the key cannot reach is Stripe's 403
+    `account_invalid` (the sandbox has no connected accounts), never a request quietly made
+    on the platform's own account."""
+
+    def test_an_unknown_account_is_refused(self, client, raw, account_key):
+        with pytest.raises(stripe.PermissionError) as caught:
+            client.v1.customers.create(
+                params={"email": "a@example.com"}, options={"stripe_account": "acct_1Nope"}
+            )
+        assert caught.value.http_status == 403
+        assert caught.value.error.code == "account_invalid"  # the client keeps no code for 403s
+        assert str(caught.value.user_message) == (
+            f"The provided key '{account_key[:8]}{'*' * (len(account_key) - 12)}"
+            f"{account_key[-4:]}' does not have access to account 'acct_1Nope' (or that "
+            "account does not exist). Application access may have been revoked."
+        )
+        assert client.v1.customers.list().data == []
+        for value in ("", "acct_1Nope", "not an account"):
+            error = error_of(raw("GET", "/v1/balance", headers={"Stripe-Account": value}), 403)
+            assert error["code"] == "account_invalid"
+
+    def test_the_account_of_the_key_itself(self, client):
+        own = client.v1.accounts.retrieve_current().id
+        listed = client.v1.customers.list(options={"stripe_account": own})
+        assert listed.data == []
 
 
 class TestParameters:

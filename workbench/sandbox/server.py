@@ -43,7 +43,7 @@ IDEMPOTENCY_WINDOW = 24 * 3600
 # Account names become file names: matched whole (a `$` would let a trailing newline in).
 ACCOUNT_NAME = re.compile(r"[a-z0-9][a-z0-9_]{0,63}")
 SECRET_KEY = re.compile(r"sk_test_[0-9A-Za-z_]{1,200}")
-VERSION_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z_]+)?$")
+VERSION_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}(\.[a-z_]+)?")
 MAX_ACCOUNTS = 1000  # each is a file and a connection per thread; the tests make a few hundred
 CLIENT_TIMEOUT = 30.0  # seconds a connection may sit idle or half-sent before it is closed
 
@@ -163,10 +163,11 @@ class Api:
         return None
 
     def handle(self, request: Request) -> Response:
-        version = request.headers.get("stripe-version") or API_VERSION
-        headers = {"Request-Id": request.request_id, "Stripe-Version": version}
+        # The version that answered: Stripe renders each answer in the version asked for and
+        # says which; the sandbox serves one version, whatever is asked for, and says so.
+        headers = {"Request-Id": request.request_id, "Stripe-Version": API_VERSION}
         try:
-            response = self._handle(request, version)
+            response = self._handle(request)
         except SandboxError as exc:
             response = Response(exc.status, exc.body(request.request_id), dict(exc.headers))
         except Exception:  # a bug: log it here, answer like Stripe's own 500
@@ -178,7 +179,7 @@ class Api:
         response.headers = {**headers, **response.headers}
         return response
 
-    def _handle(self, request: Request, version: str) -> Response:
+    def _handle(self, request: Request) -> Response:
         is_api = request.path.startswith("/v1/")
         if is_api:
             self.injector.delay()
@@ -191,7 +192,8 @@ class Api:
                 )
         key = self.bearer(request.headers)
         account, restricted = self.account_for(key)
-        if not VERSION_FORMAT.match(version):
+        version = request.headers.get("stripe-version") or API_VERSION
+        if not VERSION_FORMAT.fullmatch(version):
             raise InvalidRequest(
                 f"Invalid Stripe API version: {version[:40]}", code="api_version_invalid"
             )
@@ -203,6 +205,7 @@ class Api:
             raw.update(decode(request.body))
         params = parse_fields({**route.params, "expand": EXPAND}, raw)
         store = self.store(account)
+        self._check_stripe_account(store, key, request.headers.get("stripe-account"))
         if restricted:
             self._check_permission(store, key, request)
         if route.control:
@@ -235,6 +238,18 @@ class Api:
         if is_api and self.injector.chance(self.injector.faults.drop_rate):
             response.drop = True  # the work is done (and committed); the answer never comes
         return response
+
+    @staticmethod
+    def _check_stripe_account(store: Store, key: str, named: str | None) -> None:
+        """Stripe's 403 for a Stripe-Account header naming an account the key cannot reach:
+        any but the key's own, as the sandbox has no connected accounts."""
+        if named is not None and named != store.setting("account")["id"]:
+            raise PermissionDenied(
+                f"The provided key '{redacted(key)}' does not have access to account "
+                f"'{named[:100]}' (or that account does not exist). Application access may "
+                "have been revoked.",
+                code="account_invalid",
+            )
 
     @staticmethod
     def _check_permission(store: Store, key: str, request: Request) -> None:
