@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from workbench.sandbox.backend import Backend
 from workbench.sandbox.exceptions import InvalidRequest, ResourceMissing
-from workbench.sandbox.state import dumps, loads
+from workbench.sandbox.state import as_item, dumps, loads, stored
 
 # Lists Stripe leaves out of an object unless asked for with `expand[]` ("includable"):
 # (object, field) -> (listed object, the column that points back at the parent).
@@ -94,9 +94,12 @@ def listing(
     has_more: bool,
     url: str,
     expand: list[str] | None = None,
-    extra: str = "",
+    *,
+    kind: str = "list",
+    extra: dict | None = None,
 ) -> str:
-    """The list envelope around stored JSON items, expanding `data.*` paths if asked."""
+    """The list envelope around stored JSON items, laid out as Stripe does (`extra` fields
+    go between has_more and url), expanding `data.*` paths if asked."""
     if expand:
         paths = [path.split(".")[1:] for path in expand if path.startswith("data.")]
         unknown = [path for path in expand if not path.startswith("data.")]
@@ -108,11 +111,22 @@ def listing(
         for item in items:
             for path in paths:
                 expand_path(backend, item, path, ".".join(["data", *path]))
-        raw_items = [dumps(item) for item in items]
-    return (
-        f'{{"object":"list","data":[{",".join(raw_items)}],'
-        f'"has_more":{"true" if has_more else "false"},{extra}"url":{dumps(url)}}}'
-    )
+        raw_items = [stored(item) for item in items]
+    else:
+        raw_items = [as_item(raw) for raw in raw_items]
+    tail = [f'  "has_more": {"true" if has_more else "false"}']
+    tail += [f"  {dumps(name)}: {dumps(value)}" for name, value in (extra or {}).items()]
+    tail.append(f'  "url": {dumps(url)}\n}}\n')
+    head = f'{{\n  "object": {dumps(kind)},\n  "data": '
+    if not raw_items:
+        return "".join((head, "[],\n", ",\n".join(tail)))
+    # one join over every piece: a page is hundreds of kilobytes, so each copy counts
+    pieces = [head, "[\n    "]
+    for raw in raw_items:
+        pieces += (raw, ",\n    ")
+    pieces[-1] = "\n  ],\n"
+    pieces.append(",\n".join(tail))
+    return "".join(pieces)
 
 
 def expand(backend: Backend, obj: dict, paths: list[str] | None) -> dict:

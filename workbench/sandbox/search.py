@@ -261,8 +261,12 @@ def run(backend: Backend, kind: str, params: dict, url: str) -> str:
     next_page = None
     if has_more:
         next_page = base64.urlsafe_b64encode(json.dumps(rows[-1][1:]).encode()).decode()
-    extra = f'"next_page":{json.dumps(next_page)},'
-    body = listing(
-        backend, [row[0] for row in rows], has_more, url, params.get("expand"), extra=extra
+    return listing(
+        backend,
+        [row[0] for row in rows],
+        has_more,
+        url,
+        params.get("expand"),
+        kind="search_result",
+        extra={"next_page": next_page},
     )
-    return body.replace('{"object":"list"', '{"object":"search_result"', 1)

@@ -35,7 +35,7 @@ from workbench.sandbox.faults import Faults, Injector
 from workbench.sandbox.lists import expand
 from workbench.sandbox.models import account as account_model
 from workbench.sandbox.params import EXPAND, decode, parse_fields
-from workbench.sandbox.state import Store, dumps
+from workbench.sandbox.state import Store, compact, dumps
 
 log = logging.getLogger("workbench.sandbox")
 MAX_BODY = 1 << 20
@@ -227,7 +227,7 @@ class Api:
                 params,
                 path_args,
                 key,
-                fingerprint=dumps({"path": request.path, "params": raw}),
+                fingerprint=compact({"path": request.path, "params": raw}),
             )
         else:
             with store.transaction(write=route.writes):
@@ -399,6 +399,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, response: Response) -> None:
         payload = response.body.encode("utf-8")
+        if not payload.endswith(b"\n"):  # Stripe's answers end with a newline
+            payload += b"\n"
         self.send_response(response.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
