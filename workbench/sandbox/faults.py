@@ -51,11 +51,12 @@ class Faults:
                 raise InvalidRequest(
                     f"Received unknown parameter: {name}", param=name, code="parameter_unknown"
                 )
-            changed[name] = _value(name, raw)
+            changed[name] = checked(name, raw)
         return Faults(**changed)
 
 
-def _value(name: str, raw) -> float:
+def checked(name: str, raw) -> float:
+    """A fault setting from text or a number, or the 400 that says why not."""
     text = isinstance(raw, str) and DECIMAL.fullmatch(raw)
     if not (text or isinstance(raw, int | float) and not isinstance(raw, bool)):
         raise InvalidRequest(f"Invalid number for {name}: {str(raw)[:40]!r}", param=name)
