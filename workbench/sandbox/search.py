@@ -244,7 +244,7 @@ def _page_cursor(page: str) -> tuple[int, int]:
     return cursor[0], cursor[1]
 
 
-def run(backend: Backend, kind: str, params: dict, url: str) -> str:
+def run(backend: Backend, kind: str, params: dict, url: str) -> bytes:
     condition, args = parse(kind, params["query"])
     limit = params.get("limit") or 10
     clauses, values = [f"object = ? AND ({condition})"], [kind, *args]
@@ -252,7 +252,7 @@ def run(backend: Backend, kind: str, params: dict, url: str) -> str:
         clauses.append("(created, seq) < (?, ?)")
         values.extend(_page_cursor(params["page"]))
     rows = backend.store.conn.execute(
-        f"SELECT data, created, seq FROM objects WHERE {' AND '.join(clauses)} "
+        f"SELECT CAST(data AS BLOB), created, seq FROM objects WHERE {' AND '.join(clauses)} "
         "ORDER BY created DESC, seq DESC LIMIT ?",
         (*values, limit + 1),
     ).fetchall()

@@ -73,7 +73,7 @@ class Request:
 @dataclass
 class Response:
     status: int
-    body: str
+    body: str | bytes  # a list's page comes as bytes, spliced from stored rows
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
 
@@ -275,7 +275,7 @@ class Api:
             result = route.handler(backend, params, **path_args)
             body = (
                 result
-                if isinstance(result, str)
+                if isinstance(result, str | bytes)
                 else dumps(expand(backend, result, params.get("expand")))
             )
         except SandboxError as exc:
@@ -398,7 +398,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(response)
 
     def _send(self, response: Response) -> None:
-        payload = response.body.encode("utf-8")
+        payload = response.body if isinstance(response.body, bytes) else response.body.encode()
         if not payload.endswith(b"\n"):  # Stripe's answers end with a newline
             payload += b"\n"
         self.send_response(response.status)

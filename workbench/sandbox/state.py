@@ -141,15 +141,16 @@ def stored(obj: dict) -> str:
     return _laid_out(obj, ITEM_INDENT + "  ", item=True)
 
 
-def as_item(text: str) -> str:
-    """Stored text, ready to splice into a list; rows stored otherwise (by SQL's json_set,
-    or before this layout) are laid out again."""
-    return text if text.startswith("{\n") else stored(loads(text))
+def as_item(raw: bytes) -> bytes:
+    """A stored row (as bytes), ready to splice into a list; rows stored otherwise (by SQL's
+    json_set, or before this layout) are laid out again."""
+    return raw if raw.startswith(b"{\n") else stored(loads(raw)).encode()
 
 
 def as_answer(text: str) -> str:
     """Stored text as an answer of its own (a webhook's body): four spaces out."""
-    return as_item(text).replace("\n" + ITEM_INDENT, "\n")
+    text = text if text.startswith("{\n") else stored(loads(text))
+    return text.replace("\n" + ITEM_INDENT, "\n")
 
 
 def field_update(name: str, old, new) -> tuple[str, tuple]:
