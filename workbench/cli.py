@@ -269,7 +269,7 @@ def _folder(text: str) -> str:
 def _month(text: str) -> str:
     match = re.fullmatch(r"([0-9]{4})-([0-9]{2})", text)
     if not match or int(match[1]) < 1970 or not 1 <= int(match[2]) <= 12:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a month like 2026-10 (from 1970-01)")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month YYYY-MM from 1970-01")
     return text
 
 

@@ -39,6 +39,16 @@ def assert_one_line_error(result, *fragments: str) -> None:
         assert fragment in lines[0]
 
 
+def assert_bad_usage(result, *fragments: str) -> None:
+    """Refused as the options are parsed: exit 2, one line, no traceback."""
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("workbench"), result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
 def test_doctor_on_the_sandbox(tmp_path):
     result = run(
         "doctor",
@@ -221,10 +231,7 @@ def test_bad_usage_as_users_meet_it(tmp_path, argv):
     """The command as a process: one line on stderr, exit 2, and nothing written."""
     data = tmp_path / "data"
     result = run(*argv, env={"WORKBENCH_DATA_DIR": str(data)}, cwd=tmp_path)
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("workbench"), result.stderr
-    assert "Traceback" not in result.stderr
+    assert_bad_usage(result)
     assert sorted(path.name for path in tmp_path.iterdir()) == []
 
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.integration.test_cli import assert_one_line_error, run
+from tests.integration.test_cli import assert_bad_usage, run
 from tests.integration.test_sync import api_listing, seeded_account
 
 JULY = (calendar.timegm((2026, 7, 1, 0, 0, 0)), calendar.timegm((2026, 8, 1, 0, 0, 0)))
@@ -120,5 +120,5 @@ def test_a_bad_month_writes_nothing(tmp_path, month):
         str(tmp_path / "reports"),
         env={"WORKBENCH_DATA_DIR": str(tmp_path / "data"), "WORKBENCH_ENV_FILE": os.devnull},
     )
-    assert_one_line_error(result, "YYYY-MM")
+    assert_bad_usage(result, "YYYY-MM")
     assert list(tmp_path.iterdir()) == []
