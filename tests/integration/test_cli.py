@@ -30,23 +30,23 @@ def run(*args: str, env: dict | None = None, cwd=None) -> subprocess.CompletedPr
     )
 
 
-def assert_one_line_error(result, *fragments: str) -> None:
-    assert result.returncode == 1, result.stderr
+def _one_line(result, code: int, start: str, fragments: tuple[str, ...]) -> None:
+    assert result.returncode == code, result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("workbench: error: "), result.stderr
+    assert len(lines) == 1 and lines[0].startswith(start), result.stderr
     assert "Traceback" not in result.stderr
     for fragment in fragments:
         assert fragment in lines[0]
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    """A failure: exit 1, one line, no traceback."""
+    _one_line(result, 1, "workbench: error: ", fragments)
 
 
 def assert_bad_usage(result, *fragments: str) -> None:
     """Refused as the options are parsed: exit 2, one line, no traceback."""
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("workbench"), result.stderr
-    assert "Traceback" not in result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
+    _one_line(result, 2, "workbench", fragments)
 
 
 def test_doctor_on_the_sandbox(tmp_path):
