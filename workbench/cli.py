@@ -1,13 +1,17 @@
 """The `workbench` command. Exit codes: 0 success, 1 failure (one line, no traceback unless
---debug), 2 bad usage (argparse's own), 130 interrupted."""
+--debug), 2 bad usage (one line: every option's value is checked as it is parsed), 130
+interrupted."""
 
 from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import math
 import platform
+import re
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +20,7 @@ import stripe
 import workbench
 from workbench import config
 from workbench.exceptions import WorkbenchError
+from workbench.sandbox.clock import MAX_ADVANCE
 from workbench.sync import THREADS
 
 PACKAGES = (
@@ -135,7 +140,11 @@ def sandbox_advance(args: argparse.Namespace) -> int:
 
     seconds = round((args.days or 0) * 86400 + (args.hours or 0) * 3600)
     if seconds <= 0:
-        raise WorkbenchError("give a positive --days or --hours to advance the sandbox clock")
+        args.parser.error("give --days or --hours to advance the sandbox clock")
+    if seconds > MAX_ADVANCE:
+        args.parser.error(
+            f"--days and --hours together move the clock at most {MAX_ADVANCE // 86400} days"
+        )
     state = clock.advance(_store(args), seconds)
     print(
         f"sandbox clock for {args.account!r} now at "
@@ -144,14 +153,19 @@ def sandbox_advance(args: argparse.Namespace) -> int:
     return 0
 
 
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+
+
 def _moment(text: str) -> int:
-    """A date (00:00 UTC) or an ISO datetime, as a Unix time."""
+    """A date (00:00 UTC) or an ISO datetime from 1970 to 2099, as a Unix time."""
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-01") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    if not EARLIEST <= moment < LATEST:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date from 1970 to 2099")
     return int(moment.timestamp())
 
 
@@ -166,8 +180,6 @@ def _timezone(text: str) -> str:
 def sandbox_seed(args: argparse.Namespace) -> int:
     from workbench.sandbox import seed
 
-    if args.months < 1 or args.scale <= 0:
-        raise WorkbenchError("--months must be 1 or more and --scale above 0")
     data_dir = _data_dir(args)
     store = _store(args)
     until = args.until or int(time.time())
@@ -200,26 +212,113 @@ def sandbox_seed(args: argparse.Namespace) -> int:
     return 0
 
 
-def sync(args: argparse.Namespace) -> int:
-    """Pull the account into the local store: all of it the first time, then what changed."""
+def _number(
+    convert: type, low: float, high: float, what: str, *, above: bool = False
+) -> Callable[[str], float]:
+    """An argparse type: `convert(text)` if it is finite and from `low` (exclusive when
+    `above`) to `high`. ASCII only: int() and float() also read "١" and "nan"."""
+
+    def parse(text: str):
+        try:
+            value = convert(text) if text.isascii() else None
+        except ValueError:
+            value = None
+        if (
+            value is None
+            or not (math.isfinite(value) and low <= value <= high)
+            or (above and value == low)
+        ):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+
+    return parse
+
+
+def _fault(name: str) -> Callable[[str], float]:
+    """An argparse type checked by the sandbox's own rules for a fault setting."""
+
+    def parse(text: str) -> float:
+        from workbench.sandbox.exceptions import SandboxError
+        from workbench.sandbox.faults import checked
+
+        try:
+            return checked(name, text)
+        except SandboxError as exc:
+            raise argparse.ArgumentTypeError(exc.message) from None
+
+    return parse
+
+
+def _account(text: str) -> str:
+    """An account name: it becomes a file name, so only the sandbox's names pass."""
+    from workbench.sandbox.server import ACCOUNT_NAME
+
+    if not ACCOUNT_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an account name (lowercase letters, digits and _, at most 64)"
+        )
+    return text
+
+
+def _secret_key(text: str) -> str:
+    from workbench.sandbox.server import SECRET_KEY
+
+    if not SECRET_KEY.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            "the sandbox key must look like sk_test_<letters, digits, _>"
+        )
+    return text
+
+
+def _folder(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("give a folder, not an empty string")
+    return text
+
+
+def _file(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("give a file, not an empty string")
+    return text
+
+
+def _month(text: str) -> str:
+    match = re.fullmatch(r"([0-9]{4})-([0-9]{2})", text)
+    if not match or int(match[1]) < 1970 or not 1 <= int(match[2]) <= 12:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month YYYY-MM from 1970-01")
+    return text
+
+
+def _since(text: str) -> int:
     from workbench import frames
+
+    try:
+        moment = frames.moment(text, "--since")
+    except WorkbenchError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if moment > time.time():
+        raise argparse.ArgumentTypeError(f"{text} is in the future")
+    return moment
+
+
+def _objects(text: str) -> list[str]:
     from workbench.sync import DEFAULT_KINDS
 
-    objects = [name.strip() for name in args.objects.split(",")] if args.objects else None
-    for name in objects or ():
+    names = [name.strip() for name in text.split(",")]
+    for name in names:
         if name not in DEFAULT_KINDS:
-            raise WorkbenchError(
-                f"unknown object type {name!r} in --objects: use some of {','.join(DEFAULT_KINDS)}"
+            raise argparse.ArgumentTypeError(
+                f"unknown object type {name!r}: use some of {','.join(DEFAULT_KINDS)}"
             )
-    since = frames.moment(args.since, "--since") if args.since else None
-    if since is not None and since > time.time():
-        raise WorkbenchError(f"--since {args.since} is in the future")
-    if args.rate is not None and args.rate <= 0 or args.threads < 1:
-        raise WorkbenchError("--rate must be above 0 and --threads at least 1")
+    return names
+
+
+def sync(args: argparse.Namespace) -> int:
+    """Pull the account into the local store: all of it the first time, then what changed."""
     session = workbench.connect(args.account)
     report = session.sync(
-        objects,
-        since=since,
+        args.objects,
+        since=args.since,
         full=args.full,
         progress=False if args.quiet else None,
         rate=args.rate,
@@ -305,8 +404,15 @@ def report_run(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its refusals on one line (its own print the usage first)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    main = argparse.ArgumentParser(prog="workbench", description=__doc__.split("\n")[0])
+    main = _Parser(prog="workbench", description=" ".join(__doc__.split()))
     main.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     main.add_argument("--version", action="version", version=workbench.__version__)
     commands = main.add_subparsers(dest="command", required=True, metavar="command")
@@ -314,16 +420,21 @@ def parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "doctor", help="show settings and check the API answers", description=doctor.__doc__
     )
-    check.add_argument("--account", help="a named account (STRIPE_API_KEY__<NAME>)")
+    check.add_argument("--account", type=_account, help="a named account (STRIPE_API_KEY__<NAME>)")
     check.set_defaults(run=doctor)
 
     pull = commands.add_parser(
         "sync", help="pull the account into the local store", description=sync.__doc__
     )
-    pull.add_argument("--account", help="a named account (default: the default account)")
-    pull.add_argument("--since", help="only objects created from this date, e.g. 2026-01-01")
+    pull.add_argument(
+        "--account", type=_account, help="a named account (default: the default account)"
+    )
+    pull.add_argument(
+        "--since", type=_since, help="only objects created from this date, e.g. 2026-01-01"
+    )
     pull.add_argument(
         "--objects",
+        type=_objects,
         help="comma-separated object types (default: all of "
         "customers,charges,payment_intents,refunds,disputes,"
         "payouts,balance_transactions,events)",
@@ -332,11 +443,16 @@ def parser() -> argparse.ArgumentParser:
     pull.add_argument("--quiet", action="store_true", help="no progress bars, no summary")
     pull.add_argument(
         "--rate",
-        type=float,
+        type=_number(float, 0, 10_000, "a rate above 0 and at most 10000", above=True),
         help="requests per second (default: 25 in test mode, 100 in live mode and the sandbox; "
         "with Stripe also at most 25 per endpoint)",
     )
-    pull.add_argument("--threads", type=int, default=THREADS, help="parallel requests")
+    pull.add_argument(
+        "--threads",
+        type=_number(int, 1, 256, "a number of threads from 1 to 256"),
+        default=THREADS,
+        help="parallel requests",
+    )
     pull.set_defaults(run=sync)
 
     reporting = commands.add_parser(
@@ -347,24 +463,35 @@ def parser() -> argparse.ArgumentParser:
     )
     report_commands = reporting.add_subparsers(dest="report_command", required=True, metavar="kind")
     where = argparse.ArgumentParser(add_help=False)
-    where.add_argument("--out", help="reports folder (default: reports/ in the project)")
     where.add_argument(
-        "--timeout", type=int, default=600, help="seconds any one notebook cell may take (600)"
+        "--out", type=_folder, help="reports folder (default: reports/ in the project)"
+    )
+    where.add_argument(
+        "--timeout",
+        type=_number(int, 1, 86400, "a number of seconds from 1 to 86400"),
+        default=600,
+        help="seconds any one notebook cell may take (600)",
     )
     monthly = report_commands.add_parser(
         "monthly", parents=[where], help="one month's report", description=report_monthly.__doc__
     )
-    monthly.add_argument("--account", help="a named account (default: the default account)")
     monthly.add_argument(
-        "--month", help="YYYY-MM (default: the last complete month, in the account's timezone)"
+        "--account", type=_account, help="a named account (default: the default account)"
+    )
+    monthly.add_argument(
+        "--month",
+        type=_month,
+        help="YYYY-MM (default: the last complete month, in the account's timezone)",
     )
     monthly.add_argument("--no-sync", action="store_true", help="use the store as it is")
     monthly.add_argument(
         "--tie-out", action="store_true", help="compare with Stripe's own reconciliation report"
     )
-    monthly.add_argument("--orders", help="the merchant's orders CSV (default: the sandbox's)")
     monthly.add_argument(
-        "--statement", help="the bank statement, CSV or OFX (default: the sandbox's)"
+        "--orders", type=_file, help="the merchant's orders CSV (default: the sandbox's)"
+    )
+    monthly.add_argument(
+        "--statement", type=_file, help="the bank statement, CSV or OFX (default: the sandbox's)"
     )
     monthly.set_defaults(run=report_monthly)
     due = report_commands.add_parser(
@@ -374,7 +501,9 @@ def parser() -> argparse.ArgumentParser:
         description=report_due.__doc__,
     )
     due.add_argument(
-        "--since", help="YYYY-MM: the first month to consider (default: the first with activity)"
+        "--since",
+        type=_month,
+        help="YYYY-MM: the first month to consider (default: the first with activity)",
     )
     due.set_defaults(run=report_due)
     any_notebook = report_commands.add_parser(
@@ -392,7 +521,9 @@ def parser() -> argparse.ArgumentParser:
         metavar=("NAME", "VALUE"),
         help="a parameter, as papermill's -p",
     )
-    any_notebook.add_argument("--account", help="a named account (default: the default account)")
+    any_notebook.add_argument(
+        "--account", type=_account, help="a named account (default: the default account)"
+    )
     any_notebook.set_defaults(run=report_run)
 
     box = commands.add_parser(
@@ -402,12 +533,16 @@ def parser() -> argparse.ArgumentParser:
     )
     box_commands = box.add_subparsers(dest="sandbox_command", required=True, metavar="action")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", help="state folder (default: WORKBENCH_DATA_DIR)")
     common.add_argument(
-        "--api-key", help="the sandbox key (default: WORKBENCH_SANDBOX_KEY or sk_test_workbench)"
+        "--data-dir", type=_folder, help="state folder (default: WORKBENCH_DATA_DIR)"
+    )
+    common.add_argument(
+        "--api-key",
+        type=_secret_key,
+        help="the sandbox key (default: WORKBENCH_SANDBOX_KEY or sk_test_workbench)",
     )
     account = argparse.ArgumentParser(add_help=False)
-    account.add_argument("--account", default="default", help="sandbox account name")
+    account.add_argument("--account", type=_account, default="default", help="sandbox account name")
 
     serve = box_commands.add_parser(
         "serve",
@@ -415,20 +550,24 @@ def parser() -> argparse.ArgumentParser:
         help="serve the API",
         description="Serve the sandbox on 127.0.0.1.",
     )
-    serve.add_argument("--port", type=int, default=12111)
-    serve.add_argument("--latency-ms", type=float, help="added to every /v1 request")
-    serve.add_argument("--jitter-ms", type=float, help="random extra latency, 0 to this")
+    serve.add_argument("--port", type=_number(int, 0, 65535, "a port (0 to 65535)"), default=12111)
+    serve.add_argument("--latency-ms", type=_fault("latency_ms"), help="added to every /v1 request")
+    serve.add_argument(
+        "--jitter-ms", type=_fault("jitter_ms"), help="random extra latency, 0 to this"
+    )
     serve.add_argument(
         "--rate-limit",
-        type=float,
+        type=_fault("rate_limit"),
         nargs="?",
         const=25.0,
         help="requests/s, 429 beyond (alone: 25 as Stripe's test mode; 100 as live)",
     )
-    serve.add_argument("--error-rate", type=float, help="share of requests answered 500")
+    serve.add_argument(
+        "--error-rate", type=_fault("error_rate"), help="share of requests answered 500"
+    )
     serve.add_argument(
         "--drop-rate",
-        type=float,
+        type=_fault("drop_rate"),
         help="share of requests whose connection drops after the work is done",
     )
     serve.set_defaults(run=sandbox_serve)
@@ -449,9 +588,14 @@ def parser() -> argparse.ArgumentParser:
         "in between (availability, payouts, expiry) "
         "runs in order.",
     )
-    advance.add_argument("--days", type=float)
-    advance.add_argument("--hours", type=float)
-    advance.set_defaults(run=sandbox_advance)
+    days, hours = MAX_ADVANCE / 86400, MAX_ADVANCE / 3600
+    advance.add_argument(
+        "--days", type=_number(float, 0, days, f"above 0 and at most {days:g}", above=True)
+    )
+    advance.add_argument(
+        "--hours", type=_number(float, 0, hours, f"above 0 and at most {hours:g}", above=True)
+    )
+    advance.set_defaults(run=sandbox_advance, parser=advance)
 
     history = box_commands.add_parser(
         "seed",
@@ -460,19 +604,32 @@ def parser() -> argparse.ArgumentParser:
         description="Replace a sandbox account's data with a deterministic history: customers, "
         "charges, declines, captures, refunds, disputes, payouts, and orders.csv.",
     )
-    history.add_argument("--months", type=int, default=6, help="length of the history")
+    history.add_argument(
+        "--months",
+        type=_number(int, 1, 120, "a number of months from 1 to 120"),
+        default=6,
+        help="length of the history",
+    )
     history.add_argument(
         "--until",
         type=_moment,
         help="end of the history, e.g. 2026-11-01 "
         "(default: now; with a date the sandbox clock stops there)",
     )
-    history.add_argument("--seed", type=int, default=0, help="random seed")
     history.add_argument(
         "--timezone", default="Etc/UTC", type=_timezone, help="the account's, e.g. Pacific/Auckland"
     )
     history.add_argument(
-        "--scale", type=float, default=1.0, help="volume multiplier: 1 is about 40 orders a day"
+        "--seed",
+        type=_number(int, 0, 2**63 - 1, "a seed from 0 to 2**63 - 1"),
+        default=0,
+        help="random seed",
+    )
+    history.add_argument(
+        "--scale",
+        type=_number(float, 0, 1000, "a scale above 0 and at most 1000", above=True),
+        default=1.0,
+        help="volume multiplier: 1 is about 40 orders a day",
     )
     history.set_defaults(run=sandbox_seed)
     return main

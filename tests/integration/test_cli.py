@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import pytest
 import requests
 
 from tests.store_vs_api import stored_rows
+from workbench import cli
 
 LIVE = "sk_live_" + "P0o9I8u7" * 4
 
@@ -28,13 +30,23 @@ def run(*args: str, env: dict | None = None, cwd=None) -> subprocess.CompletedPr
     )
 
 
-def assert_one_line_error(result, *fragments: str) -> None:
-    assert result.returncode == 1, result.stderr
+def _one_line(result, code: int, start: str, fragments: tuple[str, ...]) -> None:
+    assert result.returncode == code, result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("workbench: error: "), result.stderr
+    assert len(lines) == 1 and lines[0].startswith(start), result.stderr
     assert "Traceback" not in result.stderr
     for fragment in fragments:
         assert fragment in lines[0]
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    """A failure: exit 1, one line, no traceback."""
+    _one_line(result, 1, "workbench: error: ", fragments)
+
+
+def assert_bad_usage(result, *fragments: str) -> None:
+    """Refused as the options are parsed: exit 2, one line, no traceback."""
+    _one_line(result, 2, "workbench", fragments)
 
 
 def test_doctor_on_the_sandbox(tmp_path):
@@ -138,19 +150,99 @@ def test_help_everywhere(command):
     assert "usage: workbench" in result.stdout
 
 
+def test_sync_of_an_unknown_account(tmp_path):
+    result = run("sync", "--account", "shop", env={"WORKBENCH_DATA_DIR": str(tmp_path)})
+    assert_one_line_error(result, "unknown account 'shop'")
+
+
+# Bad values for every option that takes one, by its name in any subcommand.
+BAD_VALUES = {
+    "--account": ["../escaped", "Bad-Name", "x" * 65, "a\n", ""],
+    "--since": ["the other day", "2999-01-01"],
+    "--objects": ["charges,invoices", ""],
+    "--rate": ["nan", "inf", "0", "-1", "1e9", "\u0661"],
+    "--threads": ["0", "-1", "nan", "1000", "\u0661"],
+    "--month": ["0000-01", "2026-13", "2026-1", "26-01", "nan", "\u0662\u0660\u0662\u0666-01"],
+    "--out": [""],
+    "--data-dir": [""],
+    "--api-key": ["garbage", "sk_live_workbench", "sk_test_", "sk_test_a b"],
+    "--port": ["99999", "-1", "nan", "http", "\u0661\u0662"],
+    "--latency-ms": ["nan", "inf", "-1", "1e309", "70000"],
+    "--jitter-ms": ["nan", "inf", "-5"],
+    "--rate-limit": ["nan", "inf", "-1", "0.5"],
+    "--error-rate": ["2", "nan", "-0.1"],
+    "--drop-rate": ["2", "inf"],
+    "--days": ["nan", "inf", "0", "-1", "731", "1e400"],
+    "--hours": ["nan", "0", "17521"],
+    "--months": ["0", "-1", "nan", "121", "1.5"],
+    "--until": ["yesterday", "0001-01-01", "2100-01-01", "9999-12-31"],
+    "--seed": ["-1", "nan", "1.5", "9" * 30],
+    "--scale": ["nan", "inf", "0", "-1", "1001"],
+    "--timezone": ["Mars/Olympus", "", "UTC+1"],
+    "--timeout": ["0", "-1", "nan", "1e9", "\u0661"],
+    "--orders": [""],
+    "--statement": [""],
+    "-p": ["only-a-name"],
+}
+
+
+def _commands(parser, prefix=()):
+    """Every subcommand (as its argv prefix) and its parser."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*prefix, name), sub
+                yield from _commands(sub, (*prefix, name))
+
+
+def _bad_usage():
+    for command, sub in _commands(cli.parser()):
+        for action in sub._actions:
+            if action.option_strings and action.nargs != 0 and action.dest != "help":
+                option = action.option_strings[0]
+                for value in BAD_VALUES[option]:  # a KeyError: an option with no bad values
+                    yield [*command, f"{option}={value}"]
+
+
+@pytest.mark.parametrize("argv", list(_bad_usage()), ids=" ".join)
+def test_every_option_refuses_bad_values(argv, capsys):
+    """Checked as parsed: exit 2 and one line, before any work is done."""
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(argv)
+    assert stopped.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("workbench"), lines
+    assert "Traceback" not in lines[0]
+
+
 @pytest.mark.parametrize(
-    ("args", "fragment"),
+    "argv",
     [
-        (["--objects", "charges,invoices"], "unknown object type 'invoices'"),
-        (["--since", "the other day"], "is not a date"),
-        (["--since", "2999-01-01"], "is in the future"),
-        (["--account", "shop"], "unknown account 'shop'"),
-        (["--rate", "0"], "--rate must be above 0"),
+        ["sync", "--rate", "nan"],
+        ["sandbox", "serve", "--api-key", "garbage"],
+        ["sandbox", "serve", "--port", "99999"],
+        ["sandbox", "serve", "--error-rate", "2"],
+        ["sandbox", "seed", "--scale", "nan"],
+        ["sandbox", "advance", "--days", "nan"],
+        ["sandbox", "advance", "--days", "inf"],
+        ["sandbox", "advance", "--days", "700", "--hours", "2000"],
+        ["sandbox", "advance"],
+        ["report", "monthly", "--month", "0000-01"],
+        ["sandbox", "reset", "--account", "../escaped"],
     ],
+    ids=" ".join,
 )
-def test_sync_bad_input(tmp_path, args, fragment):
-    result = run("sync", *args, env={"WORKBENCH_DATA_DIR": str(tmp_path)})
-    assert_one_line_error(result, fragment)
+def test_bad_usage_as_users_meet_it(tmp_path, argv):
+    """The command as a process: one line on stderr, exit 2, and nothing written."""
+    data = tmp_path / "data"
+    result = run(*argv, env={"WORKBENCH_DATA_DIR": str(data)}, cwd=tmp_path)
+    assert_bad_usage(result)
+    assert sorted(path.name for path in tmp_path.iterdir()) == []
+
+
+def test_help_says_all_of_it():
+    text = " ".join(run("--help").stdout.split())
+    assert "1 failure (one line, no traceback unless --debug), 2 bad usage" in text
 
 
 def test_sync_with_a_key_that_may_not_read_disputes(sandbox_server, tmp_path):

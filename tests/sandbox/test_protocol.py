@@ -4,6 +4,7 @@ idempotency, lists, expand and search; all through a real server on a real port.
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 import stripe
@@ -54,11 +55,14 @@ class TestAuthentication:
 
 
 class TestHeaders:
-    def test_request_id_and_version_are_echoed(self, raw):
-        answer = raw("GET", "/v1/balance", headers={"Stripe-Version": "2024-06-20"})
-        assert answer.headers["Request-Id"].startswith("req_")
-        assert answer.headers["Stripe-Version"] == "2024-06-20"
-        assert answer.headers["Content-Type"] == "application/json"
+    def test_request_id_and_the_version_that_answered(self, raw):
+        """Stripe-Version says which version rendered the answer. The sandbox serves one,
+        the version of the stripe package it is checked against, whatever was asked for."""
+        for asked in ("2024-06-20", "2020-08-27", stripe.api_version, None):
+            answer = raw("GET", "/v1/balance", headers={"Stripe-Version": asked} if asked else {})
+            assert answer.headers["Request-Id"].startswith("req_")
+            assert answer.headers["Stripe-Version"] == stripe.api_version
+            assert answer.headers["Content-Type"] == "application/json"
 
     def test_client_version_is_honoured(self, client):
         customer = client.v1.customers.create()
@@ -67,6 +71,93 @@ class TestHeaders:
     def test_invalid_version(self, raw):
         error = error_of(raw("GET", "/v1/balance", headers={"Stripe-Version": "yesterday"}), 400)
         assert error["code"] == "api_version_invalid"
+        assert error["message"] == "Invalid Stripe API version: yesterday"
+
+
+class TestStripeAccount:
+    """A Stripe-Account header naming an account the key cannot reach is Stripe's 403
+    `account_invalid` (the sandbox has no connected accounts), never a request quietly made
+    on the platform's own account."""
+
+    def test_an_unknown_account_is_refused(self, client, raw, account_key):
+        with pytest.raises(stripe.PermissionError) as caught:
+            client.v1.customers.create(
+                params={"email": "a@example.com"}, options={"stripe_account": "acct_1Nope"}
+            )
+        assert caught.value.http_status == 403
+        assert caught.value.error.code == "account_invalid"  # the client keeps no code for 403s
+        assert str(caught.value.user_message) == (
+            f"The provided key '{account_key[:8]}{'*' * (len(account_key) - 12)}"
+            f"{account_key[-4:]}' does not have access to account 'acct_1Nope' (or that "
+            "account does not exist). Application access may have been revoked."
+        )
+        assert client.v1.customers.list().data == []
+        for value in ("", "acct_1Nope", "not an account"):
+            error = error_of(raw("GET", "/v1/balance", headers={"Stripe-Account": value}), 403)
+            assert error["code"] == "account_invalid"
+
+    def test_the_account_of_the_key_itself(self, client):
+        own = client.v1.accounts.retrieve_current().id
+        listed = client.v1.customers.list(options={"stripe_account": own})
+        assert listed.data == []
+
+
+def stripe_layout(value) -> str:
+    """Stripe's layout, written out independently of the sandbox: indented by two, `id`
+    and `object` first in every object, the other keys in alphabetical order."""
+
+    def ordered(item):
+        if isinstance(item, list):
+            return [ordered(each) for each in item]
+        if not isinstance(item, dict):
+            return item
+        first = [key for key in ("id", "object") if key in item]
+        rest = sorted(key for key in item if key not in first)
+        return {key: ordered(item[key]) for key in first + rest}
+
+    return json.dumps(ordered(value), indent=2, ensure_ascii=False) + "\n"
+
+
+class TestLayout:
+    """Answers read as Stripe's do, for people who follow Stripe's docs with curl and grep."""
+
+    def test_objects_lists_searches_events_and_errors(self, client, raw):
+        customer = client.v1.customers.create(
+            params={"source": "tok_visa", "name": "Zoë", "metadata": {"b": "2", "a": "1"}}
+        )
+        charge = client.v1.charges.create(
+            params={"amount": 1500, "currency": "eur", "customer": customer.id}
+        )
+        client.v1.refunds.create(params={"charge": charge.id, "amount": 500})
+        raw("POST", "/_sandbox/clock/advance", {"days": "10"})  # funds become available
+        for path in (
+            f"/v1/charges/{charge.id}",
+            f"/v1/customers/{customer.id}?expand[]=sources",
+            "/v1/charges?limit=3",
+            "/v1/charges?expand[]=data.customer&expand[]=data.balance_transaction",
+            "/v1/balance_transactions",
+            "/v1/events",
+            "/v1/refunds",
+            "/v1/customers/search?query=name:'Zoë'",
+            "/v1/balance",
+            "/v1/charges/ch_nope",
+            "/v1/charges/search?query=colour:'red'",
+            "/_sandbox/clock",
+        ):
+            answer = raw("GET", path)
+            assert answer.text == stripe_layout(answer.json()), path
+        text = raw("GET", f"/v1/charges/{charge.id}").text
+        assert text.startswith(f'{{\n  "id": "{charge.id}",\n  "object": "charge",\n  "amount"')
+        assert '  "amount_refunded": 500,' in text.splitlines()
+        assert '      "object": "card",' not in text  # no expanded card without expand[]
+        transactions = raw("GET", "/v1/balance_transactions").json()["data"]
+        assert {t["status"] for t in transactions} == {"available"}
+
+    def test_idempotent_replays_and_posts(self, raw):
+        headers = {"Idempotency-Key": "layout-1"}
+        first = raw("POST", "/v1/customers", {"email": "a@example.com"}, headers=headers)
+        again = raw("POST", "/v1/customers", {"email": "a@example.com"}, headers=headers)
+        assert first.text == again.text == stripe_layout(first.json())
 
 
 class TestParameters:

@@ -3,6 +3,8 @@ retried when the receiver fails, never holding up the API answer."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -99,16 +101,25 @@ def test_delivery_is_signed_and_verifiable(client, receiver):
         )
 
 
-def test_stale_signatures_are_rejected(client, receiver):
+def stripe_signature(payload: str, secret: str, timestamp: int) -> str:
+    """Stripe's documented scheme, written out here: `t=<timestamp>,v1=<HMAC-SHA256 of
+    "<timestamp>.<payload>" keyed with the endpoint secret, in hex>`."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def test_signatures_follow_stripes_scheme_and_go_stale(client, receiver):
     hook = receiver()
     endpoint = client.v1.webhook_endpoints.create(params={"url": hook.url, "enabled_events": ["*"]})
     client.v1.customers.create()
     hook.wait_for(1)
-    body = hook.deliveries[0][0].decode()
-    old = webhooks.signature(body, endpoint.secret, int(time.time()) - 600)
+    body, headers = hook.deliveries[0][0].decode(), hook.deliveries[0][1]
+    sent = dict(part.split("=", 1) for part in headers["Stripe-Signature"].split(","))
+    assert headers["Stripe-Signature"] == stripe_signature(body, endpoint.secret, int(sent["t"]))
+    old = stripe_signature(body, endpoint.secret, int(time.time()) - 600)
     with pytest.raises(stripe.SignatureVerificationError, match="tolerance"):
         stripe.Webhook.construct_event(body, old, endpoint.secret)
-    fresh = webhooks.signature(body, endpoint.secret, int(time.time()))
+    fresh = stripe_signature(body, endpoint.secret, int(time.time()))
     assert stripe.Webhook.construct_event(body, fresh, endpoint.secret).type == "customer.created"
 
 

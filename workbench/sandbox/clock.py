@@ -17,6 +17,9 @@ from workbench.sandbox.models import charges, disputes, payment_intents, payouts
 from workbench.sandbox.state import AccountState
 
 IDEMPOTENCY_RETENTION = 24 * 3600
+# How far one advance or freeze may move the clock: as far as Stripe's test clocks go (two
+# years). Each due instant between runs in order, so an unbounded move never returns.
+MAX_ADVANCE = 2 * 365 * 86400
 DUE_HANDLERS = (
     ("payout", payouts.advance),
     ("charge", charges.expire),
@@ -88,6 +91,8 @@ def _step(backend: Backend, previous: int) -> None:
 
 def advance(store: AccountState, seconds: int) -> dict:
     """Move sandbox time forward and run everything due in between."""
+    if not 0 <= seconds <= MAX_ADVANCE:
+        raise ValueError(f"the sandbox clock moves 0 to {MAX_ADVANCE} seconds at a time")
     with store.transaction():
         clock = store.setting("clock", {"offset": 0, "frozen": None})
         if clock.get("frozen") is not None:
@@ -106,8 +111,8 @@ def freeze(store: AccountState, at: int | None) -> dict:
         if at is None:
             clock = {"offset": now - int(time.time()), "frozen": None}
         else:
-            if at < now:
-                raise ValueError("the sandbox clock only moves forward")
+            if not now <= at <= now + MAX_ADVANCE:
+                raise ValueError(f"the sandbox clock moves 0 to {MAX_ADVANCE} seconds at a time")
             clock = {"offset": 0, "frozen": at}
         store.set_setting("clock", clock)
         run(store, store.now())

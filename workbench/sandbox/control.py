@@ -22,12 +22,25 @@ def clock_state(api, backend: Backend, params: dict) -> dict:
     return clock.state(backend.store)
 
 
-def advance_clock(api, backend: Backend, params: dict) -> dict:
-    seconds = (params.get("seconds") or 0) + (params.get("days") or 0) * DAY
-    if params.get("to") is not None:
-        seconds += params["to"] - backend.store.now()
+def _check_move(seconds: int, param: str) -> None:
+    """Stripe's test clocks move forward only, at most two years at a time."""
     if seconds < 0:
-        raise InvalidRequest("The sandbox clock only moves forward.", param="to")
+        raise InvalidRequest("The sandbox clock only moves forward.", param=param)
+    if seconds > clock.MAX_ADVANCE:
+        raise InvalidRequest(
+            f"The sandbox clock moves at most {clock.MAX_ADVANCE // DAY} days "
+            f"({clock.MAX_ADVANCE} seconds) in one call, as Stripe's test clocks do; "
+            "advance it in steps.",
+            param=param,
+        )
+
+
+def advance_clock(api, backend: Backend, params: dict) -> dict:
+    moves = {"seconds": params.get("seconds") or 0, "days": (params.get("days") or 0) * DAY}
+    if params.get("to") is not None:
+        moves["to"] = params["to"] - backend.store.now()
+    seconds = sum(moves.values())
+    _check_move(seconds, "to" if seconds < 0 else max(moves, key=moves.get))
     return clock.advance(backend.store, seconds)
 
 
@@ -35,8 +48,7 @@ def freeze_clock(api, backend: Backend, params: dict) -> dict:
     if params.get("real_time"):
         return clock.freeze(backend.store, None)
     at = params.get("at", backend.store.now())
-    if at < backend.store.now():
-        raise InvalidRequest("The sandbox clock only moves forward.", param="at")
+    _check_move(at - backend.store.now(), "at")
     return clock.freeze(backend.store, at)
 
 

@@ -4,13 +4,26 @@ keys exist for. Off unless configured; per server, changeable at /_sandbox/fault
 
 from __future__ import annotations
 
+import math
 import os
 import random
+import re
 import threading
 import time
 from dataclasses import asdict, dataclass, fields
 
 from workbench.sandbox.exceptions import InvalidRequest
+
+# Plain decimals: float() would also take "nan", "inf", "1e309" and "١", each of which turns
+# every later request into a 500 or a 429.
+DECIMAL = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,15})?")
+MAXIMUM = {
+    "latency_ms": 60_000.0,
+    "jitter_ms": 60_000.0,
+    "rate_limit": 1_000_000.0,
+    "error_rate": 1.0,
+    "drop_rate": 1.0,
+}
 
 
 @dataclass
@@ -31,21 +44,31 @@ class Faults:
         return cls().updated(values)
 
     def updated(self, values: dict) -> Faults:
-        known = {spec.name for spec in fields(self)}
+        """A copy with `values` (text or numbers) applied, each checked: finite, in range."""
         changed = asdict(self)
         for name, raw in values.items():
-            if name not in known:
+            if name not in MAXIMUM:
                 raise InvalidRequest(
                     f"Received unknown parameter: {name}", param=name, code="parameter_unknown"
                 )
-            try:
-                value = float(raw)
-            except (TypeError, ValueError):
-                raise InvalidRequest(f"Invalid number for {name}: {raw!r}", param=name) from None
-            if value < 0 or (name.endswith("_rate") and name != "rate_limit" and value > 1):
-                raise InvalidRequest(f"Invalid {name}: {raw!r} is out of range", param=name)
-            changed[name] = value
+            changed[name] = checked(name, raw)
         return Faults(**changed)
+
+
+def checked(name: str, raw) -> float:
+    """A fault setting from text or a number, or the 400 that says why not."""
+    text = isinstance(raw, str) and DECIMAL.fullmatch(raw)
+    if not (text or isinstance(raw, int | float) and not isinstance(raw, bool)):
+        raise InvalidRequest(f"Invalid number for {name}: {str(raw)[:40]!r}", param=name)
+    value = float(raw)
+    if not (math.isfinite(value) and 0 <= value <= MAXIMUM[name]) or (
+        name == "rate_limit" and 0 < value < 1
+    ):
+        least = "0 (off) or 1" if name == "rate_limit" else "0"
+        raise InvalidRequest(
+            f"Invalid {name}: {raw!r} is out of range ({least} to {MAXIMUM[name]:g})", param=name
+        )
+    return value
 
 
 class Injector:

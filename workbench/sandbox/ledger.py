@@ -37,6 +37,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from workbench.sandbox.backend import Backend
 from workbench.sandbox.currencies import exponent
 from workbench.sandbox.exceptions import InvalidRequest
+from workbench.sandbox.state import field_update
 
 
 @dataclass(frozen=True)
@@ -328,10 +329,10 @@ def balance(backend: Backend) -> dict:
 
 def release_pending(backend: Backend, until: int) -> int:
     """Make pending balance transactions whose `available_on` has come available."""
+    data, args = field_update("status", "pending", "available")
     cursor = backend.store.conn.execute(
         "UPDATE objects INDEXED BY objects_due SET status = 'available', due = NULL, "
-        "data = json_set(data, '$.status', 'available') "
-        "WHERE object = 'balance_transaction' AND status = 'pending' AND due <= ?",
-        (until,),
+        f"data = {data} WHERE object = 'balance_transaction' AND status = 'pending' AND due <= ?",
+        (*args, until),
     )
     return cursor.rowcount

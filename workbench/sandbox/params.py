@@ -14,6 +14,10 @@ from urllib.parse import parse_qsl
 from workbench.sandbox.exceptions import InvalidRequest, ParameterMissing, ParameterUnknown
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+# ASCII digits only: str.isdigit() and `\d` also take "²" and "١", which int() then refuses
+# or reads as a number no client meant.
+_INTEGER = re.compile(r"-?[0-9]{1,18}")  # 18 digits always fit SQLite's 64-bit integers
+_INDEX = re.compile(r"[0-9]{1,6}")
 MAX_DEPTH = 8
 
 
@@ -141,7 +145,7 @@ class Int(Param):
         self.maximum = maximum
 
     def convert(self, value: str, name: str) -> int:
-        if not re.fullmatch(r"-?\d{1,18}", value.strip()):
+        if not _INTEGER.fullmatch(value):
             raise InvalidRequest(
                 f"Invalid integer: {value[:100]}", code="parameter_invalid_integer", param=name
             )
@@ -214,7 +218,7 @@ class ListOf(Param):
                 code="parameter_invalid_array",
                 param=name,
             )
-        if not all(k.isdigit() for k in value):
+        if not all(_INDEX.fullmatch(k) for k in value):
             raise InvalidRequest(
                 f"Invalid array: {name} must be an array, sent as {name}[0]=...",
                 code="parameter_invalid_array",
@@ -227,7 +231,14 @@ class ListOf(Param):
                 param=name,
             )
         items = [value[k] for k in sorted(value, key=int)]
-        return [self.item.parse(item, f"{name}[{i}]") for i, item in enumerate(items)]
+        parsed = [self.item.parse(item, f"{name}[{i}]") for i, item in enumerate(items)]
+        if None in parsed:  # `expand[]=`: an empty item unsets nothing
+            raise InvalidRequest(
+                f"Invalid array: {name} cannot hold an empty value",
+                code="parameter_invalid_empty",
+                param=name,
+            )
+        return parsed
 
 
 class Metadata(Param):

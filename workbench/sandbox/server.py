@@ -15,6 +15,7 @@ import sys
 import threading
 import traceback
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -34,13 +35,22 @@ from workbench.sandbox.faults import Faults, Injector
 from workbench.sandbox.lists import expand
 from workbench.sandbox.models import account as account_model
 from workbench.sandbox.params import EXPAND, decode, parse_fields
-from workbench.sandbox.state import AccountState, dumps
+from workbench.sandbox.state import AccountState, compact, dumps
 
 log = logging.getLogger("workbench.sandbox")
 MAX_BODY = 1 << 20
 IDEMPOTENCY_WINDOW = 24 * 3600
-ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
-VERSION_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[a-z_]+)?$")
+# Account names become file names: matched whole (a `$` would let a trailing newline in).
+ACCOUNT_NAME = re.compile(r"[a-z0-9][a-z0-9_]{0,63}")
+SECRET_KEY = re.compile(r"sk_test_[0-9A-Za-z_]{1,200}")
+VERSION_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}(\.[a-z_]+)?")
+MAX_ACCOUNTS = 1000  # each is a file and a connection per thread; the tests make a few hundred
+CLIENT_TIMEOUT = 30.0  # seconds a connection may sit idle or half-sent before it is closed
+
+
+def redacted(key: str) -> str:
+    """A key as Stripe shows it in errors: the prefix, stars, the last four."""
+    return key[:8] + "*" * max(len(key) - 12, 4) + key[-4:] if len(key) > 12 else key[:3]
 
 
 @dataclass
@@ -63,7 +73,7 @@ class Request:
 @dataclass
 class Response:
     status: int
-    body: str
+    body: str | bytes  # a list's page comes as bytes, spliced from stored rows
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
 
@@ -71,19 +81,35 @@ class Response:
 class Api:
     """The sandbox as a function from Request to Response, for every account it holds."""
 
-    def __init__(self, data_dir: Path, api_key: str, faults: Faults | None = None):
-        if not re.match(r"^sk_test_[0-9A-Za-z_]+$", api_key):
+    def __init__(
+        self,
+        data_dir: Path,
+        api_key: str,
+        faults: Faults | None = None,
+        *,
+        max_accounts: int = MAX_ACCOUNTS,
+    ):
+        if not SECRET_KEY.fullmatch(api_key):
             raise ValueError("the sandbox key must be a test secret key (sk_test_...)")
         self.data_dir = Path(data_dir)
         self.api_key = api_key
+        self.max_accounts = max_accounts
         self.injector = Injector(faults)
         self._stores: dict[str, AccountState] = {}
         self._lock = threading.Lock()
         self.deliveries = webhooks.Deliverer(self)
 
     def store(self, account: str) -> AccountState:
+        """The account's state, opened (and made, the first time) on first use."""
+        if not ACCOUNT_NAME.fullmatch(account):
+            raise ValueError(f"{account!r} is not a sandbox account name")
         with self._lock:
             if account not in self._stores:
+                if len(self._stores) >= self.max_accounts:
+                    raise AuthenticationFailed(
+                        f"Invalid API Key provided: this sandbox serves at most "
+                        f"{self.max_accounts} accounts, and '{account}' would be one more."
+                    )
                 store = AccountState(self.data_dir / "sandbox" / f"{account}.sqlite3")
                 with store.transaction():
                     if store.setting("account") is None:
@@ -117,11 +143,10 @@ class Api:
             return "default", restricted
         base = self.api_key + "_"
         suffix = secret[len(base) :] if secret.startswith(base) else ""
-        if ACCOUNT_NAME.match(suffix):
+        if ACCOUNT_NAME.fullmatch(suffix):
             return suffix, restricted
-        shown = key[:8] + "*" * max(len(key) - 12, 4) + key[-4:] if len(key) > 12 else key[:3]
         hint = " The sandbox never accepts live keys." if "_live_" in key[:8] else ""
-        raise AuthenticationFailed(f"Invalid API Key provided: {shown}{hint}")
+        raise AuthenticationFailed(f"Invalid API Key provided: {redacted(key)}{hint}")
 
     @staticmethod
     def bearer(headers: dict[str, str]) -> str | None:
@@ -138,10 +163,11 @@ class Api:
         return None
 
     def handle(self, request: Request) -> Response:
-        version = request.headers.get("stripe-version") or API_VERSION
-        headers = {"Request-Id": request.request_id, "Stripe-Version": version}
+        # The version that answered: Stripe renders each answer in the version asked for and
+        # says which; the sandbox serves one version, whatever is asked for, and says so.
+        headers = {"Request-Id": request.request_id, "Stripe-Version": API_VERSION}
         try:
-            response = self._handle(request, version)
+            response = self._handle(request)
         except SandboxError as exc:
             response = Response(exc.status, exc.body(request.request_id), dict(exc.headers))
         except Exception:  # a bug: log it here, answer like Stripe's own 500
@@ -153,7 +179,7 @@ class Api:
         response.headers = {**headers, **response.headers}
         return response
 
-    def _handle(self, request: Request, version: str) -> Response:
+    def _handle(self, request: Request) -> Response:
         is_api = request.path.startswith("/v1/")
         if is_api:
             self.injector.delay()
@@ -166,7 +192,8 @@ class Api:
                 )
         key = self.bearer(request.headers)
         account, restricted = self.account_for(key)
-        if not VERSION_FORMAT.match(version):
+        version = request.headers.get("stripe-version") or API_VERSION
+        if not VERSION_FORMAT.fullmatch(version):
             raise InvalidRequest(
                 f"Invalid Stripe API version: {version[:40]}", code="api_version_invalid"
             )
@@ -178,6 +205,7 @@ class Api:
             raw.update(decode(request.body))
         params = parse_fields({**route.params, "expand": EXPAND}, raw)
         store = self.store(account)
+        self._check_stripe_account(store, key, request.headers.get("stripe-account"))
         if restricted:
             self._check_permission(store, key, request)
         if route.control:
@@ -199,7 +227,7 @@ class Api:
                 params,
                 path_args,
                 key,
-                fingerprint=dumps({"path": request.path, "params": raw}),
+                fingerprint=compact({"path": request.path, "params": raw}),
             )
         else:
             with store.transaction(write=route.writes):
@@ -210,6 +238,18 @@ class Api:
         if is_api and self.injector.chance(self.injector.faults.drop_rate):
             response.drop = True  # the work is done (and committed); the answer never comes
         return response
+
+    @staticmethod
+    def _check_stripe_account(store: AccountState, key: str, named: str | None) -> None:
+        """Stripe's 403 for a Stripe-Account header naming an account the key cannot reach:
+        any but the key's own, as the sandbox has no connected accounts."""
+        if named is not None and named != store.setting("account")["id"]:
+            raise PermissionDenied(
+                f"The provided key '{redacted(key)}' does not have access to account "
+                f"'{named[:100]}' (or that account does not exist). Application access may "
+                "have been revoked.",
+                code="account_invalid",
+            )
 
     @staticmethod
     def _check_permission(store: AccountState, key: str, request: Request) -> None:
@@ -235,7 +275,7 @@ class Api:
             result = route.handler(backend, params, **path_args)
             body = (
                 result
-                if isinstance(result, str)
+                if isinstance(result, str | bytes)
                 else dumps(expand(backend, result, params.get("expand")))
             )
         except SandboxError as exc:
@@ -296,8 +336,45 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     server: HttpServer
 
+    @property
+    def timeout(self) -> float:
+        """Read by StreamRequestHandler.setup: a client that stops sending is cut off, and
+        its thread freed, after this many seconds."""
+        return self.server.client_timeout
+
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         log.debug("%s %s", self.address_string(), format % args)
+
+    def __getattr__(self, name: str):
+        """Every method reaches the router, so an unsupported one (TRACE, PROPFIND, `get`)
+        is Stripe's 404 in JSON, never http.server's HTML 501."""
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":  # a bare `GET /path`: no headers, no key
+            self.send_error(HTTPStatus.BAD_REQUEST, "Send HTTP/1.1 (or 1.0) requests")
+            return False
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None):
+        """http.server's own refusals (a malformed request line, headers too long, HTTP/2)
+        in Stripe's error shape, and as a 4xx: they are the client's mistake."""
+        request_id = new_id("req", 14)
+        error = InvalidRequest(
+            f"Invalid HTTP request: {(message or HTTPStatus(code).phrase)[:200]}"
+        )
+        self.request_version = self.protocol_version  # so that a status line is written
+        self.close_connection = True
+        status = code if code < 500 else HTTPStatus.BAD_REQUEST
+        self._send(
+            Response(
+                status, error.body(request_id), {"Request-Id": request_id, "Connection": "close"}
+            )
+        )
 
     def _dispatch(self) -> None:
         length = self.headers.get("Content-Length")
@@ -321,7 +398,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(response)
 
     def _send(self, response: Response) -> None:
-        payload = response.body.encode("utf-8")
+        payload = response.body if isinstance(response.body, bytes) else response.body.encode()
+        if not payload.endswith(b"\n"):  # Stripe's answers end with a newline
+            payload += b"\n"
         self.send_response(response.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
@@ -331,17 +410,15 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(payload)
 
-    # Every method reaches the router, so an unsupported one is Stripe's 404, never a 501.
-    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _dispatch
-
 
 class HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, api: Api, port: int):
+    def __init__(self, api: Api, port: int, *, client_timeout: float = CLIENT_TIMEOUT):
         self.api = api
+        self.client_timeout = client_timeout
         super().__init__(("127.0.0.1", port), _Handler)
 
     def handle_error(self, request, client_address):

@@ -2,8 +2,9 @@
 
 One file per account under `<data dir>/sandbox/`. WAL and a busy timeout let several server
 processes and threads share it; every write runs in one `BEGIN IMMEDIATE` transaction, so a
-request is applied whole or not at all. Objects are stored exactly as the API returns them,
-which lets a list answer splice stored JSON without parsing it.
+request is applied whole or not at all. Objects are stored laid out as the API returns them
+inside a list (Stripe's layout, four spaces in), which lets a list answer splice stored JSON
+without parsing or re-indenting it.
 """
 
 from __future__ import annotations
@@ -62,9 +63,105 @@ INSERT = (
 CACHE_KIB = 131072  # 128 MiB per connection, a ceiling: SQLite grows into it
 
 
-def dumps(obj) -> str:
-    """The one JSON encoding of the API: compact, UTF-8, keys sorted as Stripe sends them."""
-    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+INDENTED = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+ITEM_INDENT = "    "  # where a list's items sit: inside `"data": [` of a top-level object
+_BEFORE_ITEM = len('{\n  "data": [\n' + ITEM_INDENT)
+_AFTER_ITEM = len("\n  ]\n}")
+_FIRST_KEYS = ("id", "object")  # Stripe's first keys, in its order; the others are sorted
+
+
+def _key_line(text: str, position: int) -> tuple[int, int, str] | None:
+    """(start, end, indent) of the line whose key starts at `position`, or None when the
+    match is inside a key name or the value spans lines. No string holds a raw newline,
+    so lines are structure."""
+    start = text.rfind("\n", 0, position)
+    end = text.find("\n", position)
+    indent = text[start + 1 : position]
+    if not indent or indent.strip(" ") or text[end - 1] in "{[":
+        return None
+    return start, end, indent
+
+
+def _hoisted(text: str) -> str:
+    """Indented JSON with sorted keys, with the `object` and then the `id` line of each
+    object moved to its top. A key line starts with its indent, and its object opens at the
+    last `{` before it that a line of that indent follows. Moving a line keeps the text's
+    length, so later positions stay valid."""
+    for key in ('"object": ', '"id": '):
+        position = text.find(key)
+        while position != -1:
+            line = _key_line(text, position)
+            if line is not None:
+                start, end, indent = line
+                opening = text.rfind("{\n" + indent + '"', 0, position + 1)
+                if opening < start - 1:  # not the object's first line yet
+                    top, moved = opening + 1, text[start:end]
+                    if moved.endswith(","):
+                        text = "".join((text[:top], moved, text[top:start], text[end:]))
+                    else:  # the object's last key: the comma before it comes along
+                        text = "".join((text[:top], moved, ",", text[top : start - 1], text[end:]))
+            position = text.find(key, position + 1)
+    return text
+
+
+def _laid_out(value, indent: str, *, item: bool = False) -> str:
+    """`value` in Stripe's layout, its keys at `indent`. The top-level `id` and `object`
+    (the only ones most objects have) are written first by hand; orjson sorts the rest, and
+    objects nested inside it (an event's data.object, a charge's card) are fixed by text."""
+    lines = []
+    if isinstance(value, dict) and ("id" in value or "object" in value):
+        value = dict(value)
+        for key in _FIRST_KEYS:
+            if isinstance(value.get(key), str):
+                lines.append(f'\n{indent}"{key}": {orjson.dumps(value.pop(key)).decode()}')
+    text = orjson.dumps({"data": [value]} if item else value, option=INDENTED).decode()
+    if item:
+        text = text[_BEFORE_ITEM:-_AFTER_ITEM]
+    if text.find('"object": ') != -1 or text.find('"id": ') != -1:
+        text = _hoisted(text)
+    if lines:
+        rest = "," + text[1:] if value else text[1:-1] + "\n" + indent[2:] + "}"
+        text = "{" + ",".join(lines) + rest
+    return text
+
+
+def dumps(value) -> str:
+    """An answer (or a value in one) as Stripe lays it out: indented by two, `id` and
+    `object` first in every object, the other keys sorted."""
+    return _laid_out(value, "  ")
+
+
+def compact(value) -> str:
+    """Compact sorted JSON, for what only the sandbox reads (settings, private facts)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def stored(obj: dict) -> str:
+    """An API object as it is stored: laid out as it sits among a list's `data`."""
+    return _laid_out(obj, ITEM_INDENT + "  ", item=True)
+
+
+def as_item(raw: bytes) -> bytes:
+    """A stored row (as bytes), ready to splice into a list; rows stored otherwise (by SQL's
+    json_set, or before this layout) are laid out again."""
+    return raw if raw.startswith(b"{\n") else stored(loads(raw)).encode()
+
+
+def as_answer(text: str) -> str:
+    """Stored text as an answer of its own (a webhook's body): four spaces out."""
+    text = text if text.startswith("{\n") else stored(loads(text))
+    return text.replace("\n" + ITEM_INDENT, "\n")
+
+
+def field_update(name: str, old, new) -> tuple[str, tuple]:
+    """SQL (and its arguments) that sets a top-level string field of `data` from `old` to
+    `new` keeping the stored layout, which SQLite's json_set would make compact."""
+    line = f"\n{ITEM_INDENT}  {compact(name)}: "
+    return (
+        "CASE WHEN substr(data, 1, 2) = '{' || char(10) THEN replace(data, ?, ?) "
+        "ELSE json_set(data, ?, json(?)) END",
+        (line + compact(old), line + compact(new), f"$.{name}", compact(new)),
+    )
 
 
 loads = orjson.loads
@@ -197,8 +294,8 @@ class AccountState:
                 *self._filters(obj),
                 payout,
                 due,
-                dumps(private) if private else None,
-                dumps(obj),
+                compact(private) if private else None,
+                stored(obj),
             ),
         )
         return obj
@@ -208,7 +305,7 @@ class AccountState:
         self.conn.execute(
             f"UPDATE objects SET {', '.join(f'{name} = ?' for name in names)}, data = ? "
             "WHERE id = ?",
-            (*self._filters(obj), *extra.values(), dumps(obj), obj["id"]),
+            (*self._filters(obj), *extra.values(), stored(obj), obj["id"]),
         )
         return obj
 
@@ -216,7 +313,7 @@ class AccountState:
         """Swap an object for its deleted stub: kept for retrieval, gone from lists."""
         self.conn.execute(
             "UPDATE objects SET object = ?, data = ?, due = NULL WHERE id = ?",
-            (kind, dumps(obj), object_id_),
+            (kind, stored(obj), object_id_),
         )
 
     def delete(self, object_id_: str) -> None:
@@ -232,7 +329,7 @@ class AccountState:
         self.conn.execute(
             "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) "
             "DO UPDATE SET value = excluded.value",
-            (name, dumps(value)),
+            (name, compact(value)),
         )
 
     def now(self) -> int:

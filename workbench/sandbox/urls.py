@@ -194,7 +194,7 @@ def _routes() -> list[Route]:
             "/v1/charges/{charge}/capture",
             charges.capture,
             {
-                "amount": Int(minimum=1),
+                "amount": Int(minimum=1, nullable=False),
                 "receipt_email": Str(),
                 "statement_descriptor": DESCRIPTOR,
                 "statement_descriptor_suffix": DESCRIPTOR,
@@ -246,7 +246,7 @@ def _routes() -> list[Route]:
             "/v1/payment_intents/{intent}/capture",
             payment_intents.capture,
             {
-                "amount_to_capture": Int(minimum=1),
+                "amount_to_capture": Int(minimum=1, nullable=False),
                 "metadata": Metadata(),
                 "statement_descriptor_suffix": DESCRIPTOR,
             },
@@ -300,7 +300,7 @@ def _routes() -> list[Route]:
             {
                 "charge": Str(),
                 "payment_intent": Str(),
-                "amount": Int(minimum=1),
+                "amount": Int(minimum=1, nullable=False),
                 "metadata": Metadata(),
                 "reason": Str(choices=("duplicate", "fraudulent", "requested_by_customer")),
             },

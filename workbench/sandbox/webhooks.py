@@ -18,6 +18,8 @@ import time
 import urllib.error
 import urllib.request
 
+from workbench.sandbox.state import as_answer
+
 log = logging.getLogger("workbench.sandbox")
 RETRY_DELAYS = (1, 5, 25)
 TIMEOUT = 5
@@ -77,7 +79,8 @@ class Deliverer:
 
     def _attempt(self, store, seq: int, event_id: str, endpoint_id: str, attempts: int) -> None:
         with store.transaction(write=False):
-            payload = store.raw(event_id)
+            raw = store.raw(event_id)
+            payload = as_answer(raw) if raw is not None else None
             endpoint = store.get(endpoint_id, "webhook_endpoint")
             secret = store.private(endpoint_id).get("secret")
         if payload is None or endpoint is None:
@@ -92,11 +95,10 @@ class Deliverer:
                     "last_status = ? WHERE seq = ?",
                     (attempts + 1, status, seq),
                 )
-                store.conn.execute(
-                    "UPDATE objects SET data = json_set(data, '$.pending_webhooks', "
-                    "max(json_extract(data, '$.pending_webhooks') - 1, 0)) WHERE id = ?",
-                    (event_id,),
-                )
+                event = store.get(event_id, "event")
+                if event is not None:
+                    event["pending_webhooks"] = max(event["pending_webhooks"] - 1, 0)
+                    store.update(event)
             elif attempts < len(RETRY_DELAYS):
                 store.conn.execute(
                     "UPDATE deliveries SET attempts = ?, last_status = ?, next_attempt = ?, "
