@@ -444,3 +444,24 @@ class TestSearch:
     def test_bad_queries(self, raw, query):
         error = error_of(raw("GET", "/v1/charges/search", params={"query": query}), 400)
         assert error["param"] == "query"
+
+
+def test_objects_are_stored_in_the_layout_answers_have(tmp_path):
+    """Objects are written with one orjson call, trusting the models to make them in
+    Stripe's order; here every object of a seeded history (and its events' snapshots) is
+    laid out again by the general path, which sorts and hoists, and must come out the same."""
+    import calendar
+
+    from workbench.sandbox import seed, state
+    from workbench.sandbox.server import Api
+
+    account = Api(tmp_path, "sk_test_workbench").store("default")
+    seed.seed(account, until=calendar.timegm((2026, 9, 1, 0, 0, 0)), months=1, seed=7, scale=0.5)
+    rows = account.conn.execute("SELECT object, data FROM objects").fetchall()
+    kinds = set()
+    for kind, text in rows:
+        obj = state.loads(text)
+        general = state.dumps(obj).replace("\n", "\n" + state.ITEM_INDENT)
+        assert state.stored(obj) == general, kind
+        kinds.add(kind)
+    assert {"charge", "refund", "dispute", "payout", "event", "balance_transaction"} <= kinds

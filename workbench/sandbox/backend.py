@@ -192,7 +192,7 @@ def changes(before: dict | None, after: dict) -> dict | None:
     if before is None:
         return None
     previous = {}
-    for key in before.keys() | after.keys():
+    for key in sorted(before.keys() | after.keys()):
         old, new = before.get(key), after.get(key)
         if old == new:
             continue

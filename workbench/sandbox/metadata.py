@@ -22,6 +22,7 @@ def merge(current: dict, given: dict | None) -> dict:
             merged.pop(key, None)
         else:
             merged[key] = value
+    merged = dict(sorted(merged.items()))  # keys in the order answers list them
     if len(merged) > MAX_KEYS:
         raise InvalidRequest(
             f"Metadata can have up to {MAX_KEYS} keys, but you've set {len(merged)}. "

@@ -189,9 +189,10 @@ def initialize(
 
 
 def retrieve(backend: Backend, params: dict) -> dict:
-    account = dict(backend.account)
-    account.pop("api_version")
-    return account
+    """The account as the API shows it, in Stripe's order (it is kept as a setting, whose
+    keys are stored sorted)."""
+    account = {key: value for key, value in backend.account.items() if key != "api_version"}
+    return {"id": account.pop("id"), "object": account.pop("object"), **account}
 
 
 def configure(backend: Backend, params: dict) -> dict:

@@ -31,6 +31,8 @@ DETAIL_TYPES = (
     "satispay scalapay sepa_credit_transfer sepa_debit sequra sofort stripe_account sunbit "
     "swish twint upi us_bank_account wechat wechat_pay zip"
 ).split()
+# Every key of payment_method_details, in the order answers list them (see state.stored).
+DETAIL_KEYS = dict.fromkeys(sorted([*DETAIL_TYPES, "type"]))
 
 
 def check_currency(currency: str) -> str:
@@ -75,8 +77,8 @@ def _outcome(backend: Backend, card: cards.TestCard) -> dict:
                 risk_score=backend.rng.randint(90, 99),
                 reason="highest_risk_level",
                 rule={
-                    "action": "block",
                     "id": "block_if_high_risk",
+                    "action": "block",
                     "predicate": ":risk_level: = 'highest'",
                 },
             )
@@ -198,7 +200,7 @@ def authorize(
         "payment_intent": payment_intent,
         "payment_method": payment_method or card_obj["id"],
         "payment_method_details": {
-            **dict.fromkeys(DETAIL_TYPES),
+            **DETAIL_KEYS,
             "card": _card_details(card_obj, amount, capture_before),
             "type": "card",
         },

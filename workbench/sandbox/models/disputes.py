@@ -22,6 +22,8 @@ EVIDENCE_FIELDS = (
     "service_documentation shipping_address shipping_carrier shipping_date "
     "shipping_documentation shipping_tracking_number uncategorized_file uncategorized_text"
 ).split()
+# The evidence object's keys in the order answers list them (see state.stored).
+EVIDENCE_KEYS = dict.fromkeys(sorted([*EVIDENCE_FIELDS, "appeal", "enhanced_evidence"]))
 NETWORK_REASON = {"fraudulent": "10.4", "product_not_received": "13.1"}
 CLOSED = ("won", "lost", "warning_closed")
 DAY = 86400
@@ -44,8 +46,7 @@ def open_dispute(backend: Backend, charge: dict, kind: str) -> dict:
         "currency": charge["currency"],
         "enhanced_eligibility_types": [],
         "evidence": {
-            **dict.fromkeys(EVIDENCE_FIELDS),
-            "appeal": None,
+            **EVIDENCE_KEYS,
             "enhanced_evidence": {
                 "mastercard_compliance": None,
                 "visa_compelling_evidence_3": None,
@@ -72,15 +73,15 @@ def open_dispute(backend: Backend, charge: dict, kind: str) -> dict:
         "payment_intent": charge["payment_intent"],
         "payment_method_details": {
             "amazon_pay": None,
-            "klarna": None,
-            "paypal": None,
-            "type": "card",
             "card": {
                 "brand": card["brand"],
                 "case_type": "inquiry" if inquiry else "chargeback",
                 "network": card["network"],
                 "network_reason_code": "10" if inquiry else NETWORK_REASON.get(reason),
             },
+            "klarna": None,
+            "paypal": None,
+            "type": "card",
         },
         "reason": reason,
         "status": "warning_needs_response" if inquiry else "needs_response",

@@ -17,6 +17,24 @@ OTHER_TYPES = (
     "paypal paypay payto pix promptpay revolut_pay samsung_pay satispay scalapay sepa_debit "
     "sequra sofort sunbit swish twint upi us_bank_account wechat_pay zip"
 ).split()
+# With the card's own keys, in the order answers list them (see state.stored).
+OTHER_KEYS = dict.fromkeys(
+    sorted(
+        [
+            *OTHER_TYPES,
+            "allow_redisplay",
+            "billing_details",
+            "card",
+            "created",
+            "customer",
+            "customer_account",
+            "livemode",
+            "metadata",
+            "radar_options",
+            "type",
+        ]
+    )
+)
 MAGIC_PREFIX = "pm_card_"
 # billing_details.address key -> the card object's field
 CARD_ADDRESS = {
@@ -57,9 +75,9 @@ def payment_method_object(
     brand = cards.BRANDS[card.brand][1]
     address = (billing or {}).get("address") or {}
     return {
-        **dict.fromkeys(OTHER_TYPES),
         "id": saved_card["id"] if saved_card else backend.new_id("pm"),
         "object": "payment_method",
+        **OTHER_KEYS,
         "allow_redisplay": "unspecified",
         "billing_details": _billing(billing),
         "card": {

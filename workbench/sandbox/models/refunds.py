@@ -17,6 +17,7 @@ DESTINATION_TYPES = (
     "paynow paypal pix revolut scalapay sofort swish th_bank_transfer twint us_bank_transfer "
     "wechat_pay zip"
 ).split()
+DESTINATION_KEYS = dict.fromkeys(sorted([*DESTINATION_TYPES, "type"]))  # answers' order
 SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}
 
 
@@ -42,7 +43,7 @@ def refund_object(
         "customer_account": None,
         "description": None,
         "destination_details": {
-            **dict.fromkeys(DESTINATION_TYPES),
+            **DESTINATION_KEYS,
             "card": {
                 "reference": None,
                 "reference_status": "pending",
