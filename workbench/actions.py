@@ -340,3 +340,24 @@ def delete_card(wb, customer: str, card: str, *, write: bool = True) -> Done:
     _check(wb, what)
     deleted = wb.client.v1.customers.payment_sources.delete(customer, card)
     return Done(f"Done: {what}.", deleted)
+
+
+def register_webhook_endpoint(
+    wb,
+    url: str,
+    enabled_events: list[str],
+    *,
+    idempotency_key: str | None = None,
+    write: bool = True,
+) -> Done:
+    """Ask Stripe to POST these events to `url`. The answer carries the endpoint's signing
+    secret (shown once by Stripe): hand it to the receiver, never print it."""
+    return _post(
+        wb,
+        f"register {url} for {', '.join(enabled_events)}",
+        write,
+        idempotency_key,
+        lambda options: wb.client.v1.webhook_endpoints.create(
+            params={"url": url, "enabled_events": enabled_events}, options=options
+        ),
+    )
