@@ -47,6 +47,19 @@ class Done:
         return self.what
 
 
+def _ref(thing, placeholder: str) -> str:
+    """An id, or the id of what an earlier action made; `placeholder` names it in words
+    when that action was not done (writes off), so a chain of cells reads through."""
+    if isinstance(thing, Done):
+        return thing.id or placeholder
+    return thing
+
+
+def _pending(*things) -> bool:
+    """Whether one of `things` is an earlier action that was not done."""
+    return any(isinstance(thing, Done) and not thing.done for thing in things)
+
+
 def _check(wb, what: str) -> None:
     if wb.profile == "live" and not wb.settings.allow_live_writes:
         raise LiveWriteRefused(
@@ -55,9 +68,9 @@ def _check(wb, what: str) -> None:
         )
 
 
-def _post(wb, what: str, write: bool, key: str | None, send) -> Done:
+def _post(wb, what: str, write: bool, key: str | None, send, pending: bool = False) -> Done:
     """Check, then send one POST with an idempotency key; `send(options)` makes the call."""
-    if not write:
+    if not write or pending:
         return Done(f"Would {what}; {OFF}.")
     _check(wb, what)
     key = key or f"workbench-{uuid.uuid4()}"
@@ -103,6 +116,8 @@ def charge(
     """A Charge: from a token, or a customer's saved card (`source` a card id, or None for
     the customer's default). `capture=False` only authorizes: capture or release it later."""
     verb = "charge" if capture else "authorize (not capture)"
+    pending = _pending(customer, source)
+    customer, source = _ref(customer, "the customer above"), _ref(source, "the card above")
     payer = f"{customer}'s {'card ' + source if source else 'default card'}" if customer else source
     what = (
         f"{verb} {_amount(amount, currency)} on {payer}"
@@ -117,7 +132,7 @@ def charge(
         description=description,
     )
     send = wb.client.v1.charges.create
-    return _post(wb, what, write, idempotency_key, lambda options: send(params, options))
+    return _post(wb, what, write, idempotency_key, lambda o: send(params, o), pending)
 
 
 def authorize_intent(
@@ -155,6 +170,8 @@ def authorize_intent(
 
 
 def _payment(payment: str) -> str:
+    if payment.startswith("the "):  # an earlier action's, not made
+        return "charge"
     if payment.startswith(("ch_", "py_")):
         return "charge"
     if payment.startswith("pi_"):
@@ -173,6 +190,7 @@ def capture(
 ) -> Done:
     """Capture an authorization (a charge or a PaymentIntent): all of it, or `amount` of it
     (the rest is released, as Stripe does)."""
+    pending, payment = _pending(payment), _ref(payment, "the authorization above")
     part = f"{_amount(amount, currency)} of " if amount is not None else "all of "
     what = f"capture {part}{payment}"
     if _payment(payment) == "charge":
@@ -181,12 +199,13 @@ def capture(
     else:
         params = {"amount_to_capture": amount} if amount is not None else {}
         call = wb.client.v1.payment_intents.capture
-    return _post(wb, what, write, idempotency_key, lambda options: call(payment, params, options))
+    return _post(wb, what, write, idempotency_key, lambda o: call(payment, params, o), pending)
 
 
 def release(wb, payment: str, *, idempotency_key: str | None = None, write: bool = True) -> Done:
     """Let an authorization go without capturing it: a charge's is released by refunding
     it, a PaymentIntent's by canceling the intent."""
+    pending, payment = _pending(payment), _ref(payment, "the authorization above")
     if _payment(payment) == "charge":
         return _post(
             wb,
@@ -196,6 +215,7 @@ def release(wb, payment: str, *, idempotency_key: str | None = None, write: bool
             lambda options: wb.client.v1.refunds.create(
                 params={"charge": payment}, options=options
             ),
+            pending,
         )
     return _post(
         wb,
@@ -203,6 +223,7 @@ def release(wb, payment: str, *, idempotency_key: str | None = None, write: bool
         write,
         idempotency_key,
         lambda options: wb.client.v1.payment_intents.cancel(payment, options=options),
+        pending,
     )
 
 
@@ -218,6 +239,7 @@ def refund(
 ) -> Done:
     """Refund a captured charge, in full or `amount` of it; `reason` is Stripe's
     (duplicate, fraudulent, requested_by_customer)."""
+    pending, charge_id = _pending(charge_id), _ref(charge_id, "the charge above")
     part = f"{_amount(amount, currency)} of " if amount is not None else "all of "
     params = {"charge": charge_id}
     if amount is not None:
@@ -230,6 +252,7 @@ def refund(
         write,
         idempotency_key,
         lambda options: wb.client.v1.refunds.create(params=params, options=options),
+        pending,
     )
 
 
@@ -267,6 +290,7 @@ def add_card(
     write: bool = True,
 ) -> Done:
     """Save the card of a token on a customer (and make it their default)."""
+    pending, customer = _pending(customer), _ref(customer, "the customer above")
     default = " and make it the default" if make_default else ""
     what = f"save the card of {token} on {customer}{default}"
     done = _post(
@@ -277,6 +301,7 @@ def add_card(
         lambda options: wb.client.v1.customers.payment_sources.create(
             customer, params={"source": token}, options=options
         ),
+        pending,
     )
     if done.done and make_default:
         set_default_card(wb, customer, done.id, idempotency_key=f"{done.idempotency_key}-default")
@@ -297,6 +322,8 @@ def update_card(
 ) -> Done:
     """Change a saved card's expiry, cardholder name or billing address (keys line1, line2,
     city, state, zip, country, as Stripe names a card's address_* fields)."""
+    pending = _pending(customer, card)
+    customer, card = _ref(customer, "the customer above"), _ref(card, "the card above")
     params = {
         key: value
         for key, value in (("exp_month", exp_month), ("exp_year", exp_year), ("name", name))
@@ -314,6 +341,7 @@ def update_card(
         lambda options: wb.client.v1.customers.payment_sources.update(
             customer, card, params=params, options=options
         ),
+        pending,
     )
 
 
@@ -321,6 +349,8 @@ def set_default_card(
     wb, customer: str, card: str, *, idempotency_key: str | None = None, write: bool = True
 ) -> Done:
     """Make a saved card the one Stripe charges when none is named."""
+    pending = _pending(customer, card)
+    customer, card = _ref(customer, "the customer above"), _ref(card, "the card above")
     return _post(
         wb,
         f"make {card} the default card of {customer}",
@@ -329,13 +359,16 @@ def set_default_card(
         lambda options: wb.client.v1.customers.update(
             customer, params={"default_source": card}, options=options
         ),
+        pending,
     )
 
 
 def delete_card(wb, customer: str, card: str, *, write: bool = True) -> Done:
     """Remove a saved card from a customer (Stripe deletes it; a DELETE needs no key)."""
+    pending = _pending(customer, card)
+    customer, card = _ref(customer, "the customer above"), _ref(card, "the card above")
     what = f"delete the card {card} of {customer}"
-    if not write:
+    if not write or pending:
         return Done(f"Would {what}; {OFF}.")
     _check(wb, what)
     deleted = wb.client.v1.customers.payment_sources.delete(customer, card)

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from workbench.analyses import auth, balance, declines, events
-from workbench.money import exponent
+from workbench.money import exponent, to_major
 
 # The workbench's look: quiet axes, one palette, readable at a report's width.
 STYLE = {
@@ -298,3 +298,16 @@ def save(figure: Figure, path: Path | str, formats: Sequence[str] = ("png",)) ->
             figure.savefig(target, format=form)
             written.append(target)
     return written
+
+
+def table(frame: pd.DataFrame, money=("amount",), currency: str = "currency", rows: int = 20):
+    """A table for people: the first `rows` rows, money columns as exact decimals of each
+    row's currency (the frames keep integer minor units)."""
+    shown = frame.head(rows).copy()
+    for column in money:
+        if column in shown and len(shown):
+            shown[column] = [
+                None if pd.isna(value) else to_major(int(value), str(code))
+                for value, code in zip(shown[column], shown[currency], strict=True)
+            ]
+    return shown

@@ -241,3 +241,18 @@ def test_live_writes_go_through_when_allowed(recorder, tmp_path):
     wb = session(LIVE, base, tmp_path, WORKBENCH_ALLOW_LIVE_WRITES="1")
     actions.charge(wb, 100, "usd")
     assert [(m, p) for m, p, _ in seen] == [("POST", "/v1/charges")]
+
+
+def test_a_chain_of_cells_with_writes_off_reads_through(wb, client):
+    """Each later action names the earlier one's object; with writes off nothing exists,
+    and each says what it would do to "the ... above"."""
+    customer = actions.create_customer(wb, "ada@example.com", write=False)
+    card = actions.add_card(wb, customer, "tok_mastercard", write=True)  # nothing to add to
+    assert not card.done and "on the customer above" in str(card)
+    held = actions.charge(wb, 900, "usd", capture=False, write=False)
+    assert str(actions.capture(wb, held, 400, write=True)) == (
+        "Would capture 4.00 USD of the authorization above; not done: writes are off "
+        "(set writes = True in the parameters cell to do it)."
+    )
+    assert "the card above of the customer above" in str(actions.delete_card(wb, customer, card))
+    assert client.v1.customers.list().data == [] and client.v1.charges.list().data == []

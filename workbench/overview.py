@@ -1,0 +1,125 @@
+"""The account at a glance, for the start of every notebook: who we are talking to (the key
+redacted), every configured account side by side, what the local store holds, and the
+account's settings that answer the first questions (statement descriptor, payout timing).
+Also `export`, for notebooks that write CSVs only when asked to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+import workbench
+from workbench import exports, reports
+from workbench.analyses import charges, disputes
+from workbench.store import KINDS
+from workbench.sync import DEFAULT_KINDS, KindState
+
+
+def connection(wb) -> pd.DataFrame:
+    """Which account, profile, mode and key (redacted) this session uses."""
+    key = wb.account_config.key
+    facts = {
+        "account": wb.account,
+        "profile": wb.profile,
+        "mode": key.mode,
+        "key": repr(key),
+        "restricted key": key.restricted,
+        "timezone": wb.timezone,
+        "live writes": "allowed" if wb.settings.allow_live_writes else "refused",
+    }
+    return pd.DataFrame({"what": list(facts), "value": [str(v) for v in facts.values()]})
+
+
+def account_settings(wb) -> pd.DataFrame:
+    """What the account tells customers and when it pays out (GET /v1/account)."""
+    account = wb.client.v1.accounts.retrieve_current().to_dict()
+    settings = account.get("settings") or {}
+    schedule = (settings.get("payouts") or {}).get("schedule") or {}
+    facts = {
+        "name": ((settings.get("dashboard") or {}).get("display_name")),
+        "country": account.get("country"),
+        "settles in": str(account.get("default_currency") or "").upper(),
+        "statement descriptor": (settings.get("payments") or {}).get("statement_descriptor"),
+        "descriptor prefix (for suffixes)": (settings.get("card_payments") or {}).get(
+            "statement_descriptor_prefix"
+        ),
+        "payout schedule": schedule.get("interval"),
+        "payout delay (days)": schedule.get("delay_days"),
+    }
+    return pd.DataFrame({"what": list(facts), "value": [str(v) for v in facts.values()]})
+
+
+def store_contents(wb) -> pd.DataFrame:
+    """Per object type: how many the store holds for this account, and when last synced."""
+    partition = wb.partition()
+    rows = []
+    for kind in DEFAULT_KINDS:
+        (count,) = wb.store.conn.execute(
+            f"SELECT count(*) FROM {KINDS[kind].name} WHERE account = ?", (partition,)
+        ).fetchone()
+        synced = KindState.load(wb.store, partition, kind).synced_at
+        rows.append(
+            {
+                "object": kind,
+                "stored": count,
+                "synced": pd.Timestamp(synced, unit="s", tz="UTC").floor("s") if synced else None,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def side_by_side(month: str | None, names: list[str] | None = None, settings=None) -> pd.DataFrame:
+    """Every configured account (or `names`), each synced and summed for `month`: captured
+    volume per currency, balance at the month's end, payouts arriving, open disputes.
+    Accounts operate independently; nothing is added across them."""
+    settings = settings or workbench.config.load()
+    rows = []
+    for name in names or sorted(settings.accounts):
+        wb = workbench.connect(name, settings)
+        wb.sync(progress=False)
+        period = reports.month_bounds(month, wb.timezone)
+        charged = wb.charges(period.start, period.end)
+        volume = charges.refund_rate(charged).set_index("currency")["captured"]
+        payouts = wb.payouts(period.start - pd.Timedelta(days=35), period.end)
+        arriving = payouts[payouts["arrival_date"] >= pd.Timestamp(period.start)]
+        paid_out = arriving.groupby("currency", observed=True)["amount"].sum()
+        balance = wb.balance_at(period.end).set_index("currency")["balance"]
+        open_now = wb.disputes(end=period.end)
+        open_now = open_now[open_now["status"].isin(disputes.OPEN)]
+        for currency in sorted(set(volume.index) | set(balance.index)):
+            rows.append(
+                {
+                    "account": name,
+                    "timezone": wb.timezone,
+                    "currency": currency,
+                    "captured": int(volume.get(currency, 0)),
+                    "paid_out": int(paid_out.get(currency, 0)),
+                    "balance_at_end": int(balance.get(currency, 0)),
+                    "open_disputes": int((open_now["currency"] == currency).sum()),
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "account",
+            "timezone",
+            "currency",
+            "captured",
+            "paid_out",
+            "balance_at_end",
+            "open_disputes",
+        ],
+    )
+
+
+def export(out: Path | str | None, tables: dict[str, tuple[pd.DataFrame, tuple]]) -> list[str]:
+    """Write each table as `<out>/<name>.csv` (its money columns as exact decimals); with
+    `out` None nothing is written, and the answer says so."""
+    if out is None:
+        return [f"not written: set out to a folder to write {', '.join(tables)}"]
+    written = []
+    for name, (frame, money) in tables.items():
+        path = exports.write_csv(frame, Path(out) / f"{name}.csv", money)
+        written.append(f"{path.name}: {len(frame):,} rows")
+    return written
