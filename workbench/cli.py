@@ -250,6 +250,18 @@ def report(args: argparse.Namespace) -> int:
     return 0
 
 
+def lab(args: argparse.Namespace) -> int:
+    """Start JupyterLab on the notebooks, with this environment's Python as the kernel."""
+    import subprocess
+
+    notebooks = config.PROJECT_ROOT / "notebooks"
+    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={notebooks}"]
+    command += [f"--port={args.port}"] if args.port else []
+    command += ["--no-browser"] if args.no_browser else []
+    print(f"workbench: JupyterLab on {notebooks}; start with 00_start_here.ipynb", file=sys.stderr)
+    return subprocess.call(command)
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="workbench", description=__doc__.split("\n")[0])
     main.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -292,6 +304,13 @@ def parser() -> argparse.ArgumentParser:
     monthly.add_argument("--out", help="reports folder (default: reports/ in the project)")
     monthly.add_argument("--no-sync", action="store_true", help="use the store as it is")
     monthly.set_defaults(run=report)
+
+    notebooks = commands.add_parser(
+        "lab", help="JupyterLab on notebooks/ with this environment", description=lab.__doc__
+    )
+    notebooks.add_argument("--port", type=int, help="port (default: JupyterLab's, 8888)")
+    notebooks.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    notebooks.set_defaults(run=lab)
 
     box = commands.add_parser(
         "sandbox",

@@ -123,3 +123,82 @@ def export(out: Path | str | None, tables: dict[str, tuple[pd.DataFrame, tuple]]
         path = exports.write_csv(frame, Path(out) / f"{name}.csv", money)
         written.append(f"{path.name}: {len(frame):,} rows")
     return written
+
+
+def as_of(wb, moment=None) -> pd.Timestamp:
+    """The moment a question is asked (hours left, cards expiring): `moment` if given
+    (a date, datetime or ISO string; naive is UTC), else when the store was last synced."""
+    if moment is not None:
+        stamp = pd.Timestamp(moment)
+        return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    synced = wb.synced_at(DEFAULT_KINDS)
+    return (
+        pd.Timestamp(synced, unit="s", tz="UTC").floor("s") if synced else pd.Timestamp.now("UTC")
+    )
+
+
+def orders_file(wb, path=None) -> Path | None:
+    """The shop's orders export: `path`, or for a sandbox account the orders file its seed
+    wrote beside its state (None when there is none)."""
+    return _file(wb, path, "orders_path")
+
+
+def statement_file(wb, path=None) -> Path | None:
+    """The bank statement: `path`, or for a sandbox account the one its seed wrote."""
+    return _file(wb, path, "statement_path")
+
+
+def _file(wb, path, which: str) -> Path | None:
+    if path is not None:
+        return Path(path)
+    if wb.profile != "sandbox":
+        return None
+    from workbench.sandbox import seed
+
+    found = getattr(seed, which)(wb.settings.data_dir, wb.account)
+    return found if found.exists() else None
+
+
+def period(wb, start, end) -> dict:
+    """`start` and `end` days (or moments) read in the account's timezone, as the
+    start=/end= of an analysis."""
+
+    def local(value):
+        if value is None:
+            return None
+        stamp = pd.Timestamp(value)
+        return stamp.tz_localize(wb.timezone) if stamp.tzinfo is None else stamp
+
+    return {"start": local(start), "end": local(end)}
+
+
+def export_file(out, frame: pd.DataFrame, money=("amount",)) -> str:
+    """Write `frame` to the CSV file `out` (money as exact decimals); None writes nothing."""
+    if out is None:
+        return "not written: set out to a CSV file name to write the selection"
+    path = exports.write_csv(frame, out, money)
+    return f"{path.name}: {len(frame):,} rows"
+
+
+def journal_exports(out, review) -> list[str]:
+    """The month's journal as a plain CSV and for Xero, QuickBooks Online and Beancount
+    (with the clearing account's balance asserted at the month's start and end)."""
+    if out is None:
+        return ["not written: set out to a folder to write the journal and its exports"]
+    folder = Path(out)
+    lines, accounts = review.journal, review.accounts
+    written = [
+        exports.write_journal(lines, folder / "journal.csv", accounts),
+        exports.write_xero(lines, folder / "journal_xero.csv", accounts),
+        exports.write_quickbooks(lines, folder / "journal_quickbooks.csv", accounts),
+        exports.write_beancount(
+            lines,
+            folder / "journal.beancount",
+            accounts,
+            assertions={
+                review.start.date(): review.clearing["start"],
+                review.end.date(): review.clearing["end"],
+            },
+        ),
+    ]
+    return [path.name for path in written]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import secrets
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -107,7 +109,7 @@ class Receiver:
                     {
                         "id": event.id,
                         "type": event.type,
-                        "object": event.data.object.get("id"),
+                        "object": event.data.object.id,
                         "verified": True,
                     }
                 )
@@ -121,3 +123,20 @@ class Receiver:
 
     def __repr__(self) -> str:
         return f"<webhook receiver {self.url}: {len(self.deliveries)} deliveries>"
+
+
+def example(event) -> tuple[str, str, str]:
+    """An event as Stripe would deliver it: its JSON body, the Stripe-Signature header and
+    the throw-away secret it was signed with (made here, shown nowhere)."""
+    payload = json.dumps(event.to_dict())
+    secret = "whsec_" + secrets.token_hex(16)
+    return payload, sign(payload, secret), secret
+
+
+def check(payload: str | bytes, header: str | None, secret: str) -> str:
+    """`verify` in words: which event a delivery holds, or why it was rejected."""
+    try:
+        event = verify(payload, header, secret)
+    except WorkbenchError as exc:
+        return f"rejected: {exc}"
+    return f"verified: {event.id} ({event.type})"

@@ -22,6 +22,7 @@ from workbench.money import exponent, format_amount
 
 SHOWN = 15  # rows of a selection shown in a widget; an export writes all of them
 MONEY = ("amount", "fee", "net")
+COLUMNS = ["id", "created", "reporting_category", "amount", "fee", "net", "currency", "status"]
 
 
 class BalanceHistory(w.VBox):
@@ -72,6 +73,10 @@ class BalanceHistory(w.VBox):
         )
         exporting = w.HBox([self.export_path, self.export_button, self.message])
         super().__init__([controls, exporting, self.summary, self.table, self.chart])
+        self.add_class("workbench-balance-history")
+        self.summary.add_class("workbench-summary")
+        self.table.add_class("workbench-table")
+        self.chart.add_class("workbench-chart")
         self.refresh()
 
     def _set_amount_range(self) -> None:
@@ -131,7 +136,7 @@ class BalanceHistory(w.VBox):
         )
         self.table.clear_output(wait=True)
         with self.table:
-            display(chosen.tail(SHOWN).iloc[::-1])
+            display(plots.table(chosen.iloc[::-1][COLUMNS], money=MONEY, rows=SHOWN))
         self.chart.clear_output(wait=True)
         with self.chart:
             display(plots.balance_history(chosen, self.timezone))
