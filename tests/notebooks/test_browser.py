@@ -90,6 +90,12 @@ def lab(pinned_env, tmp_path):
             pass
         assert time.monotonic() < deadline, "JupyterLab did not answer"
         time.sleep(0.2)  # polling for readiness, not waiting out a guess
+    # A session with its kernel made up front: the page attaches to it and asks nothing.
+    requests.post(
+        f"{url}/api/sessions?token={TOKEN}",
+        json={"path": NOTEBOOK, "type": "notebook", "name": NOTEBOOK, "kernel": {"name": "python3"}},
+        timeout=60,
+    ).raise_for_status()
     yield url
     server.terminate()
     server.wait(timeout=30)
@@ -107,6 +113,10 @@ def test_balance_history_widgets_render_and_answer_a_change(lab, tmp_path):
             page.wait_for_selector(".jp-NotebookPanel", timeout=LONG)
             idle = ".jp-Notebook-ExecutionIndicator[data-status='idle']"
             page.wait_for_selector(idle, timeout=LONG)
+            expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(timeout=LONG)
+            if page.get_by_role("dialog").count():  # JupyterLab asking which kernel: ours
+                page.get_by_role("button", name="Select", exact=True).click()
+            page.screenshot(path=str(tmp_path / "balance_history_opened.png"))
             page.get_by_role("menuitem", name="Run", exact=True).click()
             page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
 

@@ -88,7 +88,7 @@ def test_runs_under_papermill_with_other_parameters(pinned_env, path, tmp_path, 
     )
     ran = nbformat.read(out, as_version=4)
     injected = [c for c in ran.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert len(injected) == 1 and "'eu'" in injected[0].source
+    assert len(injected) == 1 and 'account = "eu"' in injected[0].source
     errors = [o for c in ran.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert errors == []
 
