@@ -58,6 +58,24 @@ STATUS_COLOURS = {
 BUCKET_COLOURS = {"expired": "#8792a2", "within 24 h": "#e25950", "within 72 h": "#f5a623"}
 
 
+def _shown_in_ipython() -> None:
+    """Let a chart returned by a cell show as a PNG in any IPython kernel, whatever its
+    matplotlib backend (MPLBACKEND=agg in a cron job's environment turns off the inline
+    backend, which would otherwise register this)."""
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import print_figure
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        png = shell.display_formatter.formatters["image/png"]
+        png.for_type(Figure, lambda figure: print_figure(figure, "png", bbox_inches="tight"))
+
+
+_shown_in_ipython()
+
+
 def major(amounts: pd.Series, currency: str) -> np.ndarray:
     """Minor units as floats of the major unit, for an axis (never for a total)."""
     return amounts.to_numpy(dtype="float64") / 10 ** exponent(currency)

@@ -42,7 +42,7 @@ def environment(data_dir: Path) -> dict[str, str]:
         "WORKBENCH_DATA_DIR": str(data_dir),
         "WORKBENCH_ENV_FILE": str(env_file),
         "WORKBENCH_SANDBOX_ACCOUNTS": ",".join(a for a in ACCOUNTS if a != "default"),
-        "MPLBACKEND": "agg",
+        "MPLBACKEND": "agg",  # as a cron job might have it: charts must show all the same
     }
 
 

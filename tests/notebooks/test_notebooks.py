@@ -122,3 +122,14 @@ def test_the_scan_finds_what_it_looks_for():
     assert ABSOLUTE.findall('File "/work/wt-notebooks/workbench/x.py"')
     assert ABSOLUTE.findall("in /tmp/pytest-of-root/pinned0/orders.csv")
     assert not ABSOLUTE.findall("https://example.com/tmp/x and 2026/10/01")
+
+
+CHARTS = re.compile(r"^plots\.(?!table)\w+\(", re.M)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_chart_cell_is_committed_as_an_image(path):
+    for cell in code_cells(path):
+        if CHARTS.search(cell.source):
+            kinds = {kind for output in cell.outputs for kind in output.get("data", {})}
+            assert "image/png" in kinds, cell.source
