@@ -11,7 +11,7 @@ import pandas as pd
 
 import workbench
 from workbench import exports, reports
-from workbench.analyses import charges, disputes
+from workbench.analyses import charges, deposits, disputes, orders
 from workbench.store import KINDS
 from workbench.sync import DEFAULT_KINDS, KindState
 
@@ -202,3 +202,31 @@ def journal_exports(out, review) -> list[str]:
         ),
     ]
     return [path.name for path in written]
+
+
+def orders_summary(review) -> pd.DataFrame | str:
+    """The month's orders by class and currency, or why there are none to show."""
+    if review.orders is None:
+        return "no orders file: set orders to the shop's orders CSV"
+    return orders.summary(review.orders)
+
+
+def order_problems(review) -> pd.DataFrame | str:
+    """Every order or charge that needs a person, or why there is no list."""
+    if review.orders is None:
+        return "no orders file: set orders to the shop's orders CSV"
+    return review.order_discrepancies
+
+
+def deposits_summary(review) -> pd.DataFrame | str:
+    """How many paid payouts each deposit result has, or why there is none."""
+    if review.deposits is None:
+        return "no bank statement: set statement to the bank's CSV or OFX file"
+    return deposits.summary(review.deposits)
+
+
+def deposit_problems(review) -> pd.DataFrame | str:
+    """The payouts (and deposits) that did not simply match."""
+    if review.deposits is None:
+        return "no bank statement: set statement to the bank's CSV or OFX file"
+    return review.deposits[review.deposits["result"] != "matched"].reset_index(drop=True)

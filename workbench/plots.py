@@ -320,7 +320,10 @@ def save(figure: Figure, path: Path | str, formats: Sequence[str] = ("png",)) ->
 
 def table(frame: pd.DataFrame, money=("amount",), currency: str = "currency", rows: int = 20):
     """A table for people: the first `rows` rows, money columns as exact decimals of each
-    row's currency (the frames keep integer minor units)."""
+    row's currency (the frames keep integer minor units). A text (why there is no table)
+    is shown as it is."""
+    if isinstance(frame, str):
+        return frame
     shown = frame.head(rows).copy()
     for column in money:
         if column in shown and len(shown):

@@ -23,6 +23,13 @@ import stripe
 
 from workbench.exceptions import WorkbenchError
 
+STAND_IN = {
+    "id": "evt_example",
+    "object": "event",
+    "type": "charge.succeeded",
+    "data": {"object": {"id": "ch_example", "object": "charge"}},
+}
+
 
 def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
     """The Stripe-Signature header Stripe would send for `payload` (for trying `verify`)."""
@@ -125,10 +132,13 @@ class Receiver:
         return f"<webhook receiver {self.url}: {len(self.deliveries)} deliveries>"
 
 
-def example(event) -> tuple[str, str, str]:
-    """An event as Stripe would deliver it: its JSON body, the Stripe-Signature header and
-    the throw-away secret it was signed with (made here, shown nowhere)."""
-    payload = json.dumps(event.to_dict())
+def example(wb) -> tuple[str, str, str]:
+    """The account's newest event (a stand-in when it has none) as Stripe would deliver
+    it: its JSON body, the Stripe-Signature header and the throw-away secret it was signed
+    with (made here, shown nowhere)."""
+    newest = wb.client.v1.events.list(params={"limit": 1}).data
+    event = newest[0].to_dict() if newest else STAND_IN
+    payload = json.dumps(event)
     secret = "whsec_" + secrets.token_hex(16)
     return payload, sign(payload, secret), secret
 

@@ -5,12 +5,13 @@ official client's check, and the go-live checks against an account and files mad
 from __future__ import annotations
 
 import csv
+from types import SimpleNamespace
 
 import pytest
 
 import workbench
 from tests.analyses.handmade import Handmade, at, txn
-from workbench import actions, config, golive, webhooks, widgets
+from workbench import actions, config, golive, overview, plots, webhooks, widgets
 
 
 @pytest.fixture
@@ -137,3 +138,16 @@ def test_going_live_checks_on_a_test_account(wb):
     assert checks.loc["idempotency keys on writes", "passed"]
     # a check that passes has nothing to do; one that fails says what
     assert ((checks["to_do"] == "") == checks["passed"]).all()
+
+
+def test_without_orders_or_statement_the_notebooks_say_what_to_set():
+    review = SimpleNamespace(orders=None, deposits=None)
+    assert overview.orders_summary(review) == "no orders file: set orders to the shop's orders CSV"
+    assert overview.order_problems(review) == overview.orders_summary(review)
+    assert overview.deposits_summary(review).startswith("no bank statement: set statement")
+    assert plots.table(overview.deposit_problems(review)) == overview.deposits_summary(review)
+
+
+def test_an_account_with_no_events_still_shows_a_signed_example(wb):
+    payload, header, secret = webhooks.example(wb)
+    assert webhooks.check(payload, header, secret) == "verified: evt_example (charge.succeeded)"
