@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import os
 import platform
 import sys
 import time
@@ -258,6 +259,7 @@ def lab(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={notebooks}"]
     command += [f"--port={args.port}"] if args.port else []
     command += ["--no-browser"] if args.no_browser else []
+    command += ["--ServerApp.allow_root=True"] if os.geteuid() == 0 else []  # containers, CI
     print(f"workbench: JupyterLab on {notebooks}; start with 00_start_here.ipynb", file=sys.stderr)
     return subprocess.call(command)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar
 import os
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -61,6 +62,13 @@ def prepare(data_dir: Path) -> dict[str, str]:
     for name in ACCOUNTS:
         workbench.connect(name, settings, seed=False).sync(progress=False)
     return env
+
+
+def free_port() -> int:
+    """A port nothing listens on, for a JupyterLab of a test."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def run_in_place(paths, env: dict[str, str]) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -38,12 +37,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def lab(pinned_env, tmp_path):
     """JupyterLab serving a copy of the notebook (the committed one is never saved over),
@@ -56,7 +49,7 @@ def lab(pinned_env, tmp_path):
     (config / "labconfig" / "page_config.json").write_text(
         json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
     )
-    port = free_port()
+    port = pinned.free_port()
     env = pinned_env | {
         "JUPYTER_CONFIG_DIR": str(config),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{pinned_env.get('PATH', '')}",
