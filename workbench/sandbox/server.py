@@ -44,6 +44,7 @@ IDEMPOTENCY_WINDOW = 24 * 3600
 ACCOUNT_NAME = re.compile(r"[a-z0-9][a-z0-9_]{0,63}")
 SECRET_KEY = re.compile(r"sk_test_[0-9A-Za-z_]{1,200}")
 VERSION_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}(\.[a-z_]+)?")
+HOST = re.compile(r"([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(:[0-9]{1,5})?")
 MAX_ACCOUNTS = 1000  # each is a file and a connection per thread; the tests make a few hundred
 CLIENT_TIMEOUT = 30.0  # seconds a connection may sit idle or half-sent before it is closed
 
@@ -60,7 +61,7 @@ class Request:
     headers: dict[str, str]
     body: bytes = b""
     request_id: str = ""
-    origin: str | None = None  # the server's own address (http://127.0.0.1:port)
+    origin: str | None = None  # where the client reached the server (http://host:port)
 
     @property
     def path(self) -> str:
@@ -395,9 +396,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(size) if size else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
-        response = api.handle(
-            Request(self.command, self.path, headers, body, request_id, self.server.origin)
-        )
+        host = headers.get("host", "")  # the address the client used, if it is one
+        origin = f"http://{host}" if HOST.fullmatch(host) else self.server.origin
+        response = api.handle(Request(self.command, self.path, headers, body, request_id, origin))
         if response.drop:
             self.close_connection = True
             return
