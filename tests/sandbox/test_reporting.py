@@ -173,6 +173,18 @@ def test_the_balance_summary_of_a_small_history(client, account_key, small_histo
     assert rows[2]["description"] == "Total payouts"
 
 
+def test_currency_and_category_filters(client, account_key, small_history):
+    window = _window(client)
+    _, usd = run_report(client, account_key, ITEMIZED, **window, currency="USD")
+    assert len(usd) == 4 and {row["currency"] for row in usd} == {"usd"}
+    _, eur = run_report(client, account_key, ITEMIZED, **window, currency="eur")
+    assert eur == []
+    _, refunds = run_report(client, account_key, ITEMIZED, **window, reporting_category="refund")
+    assert [row["source_id"] for row in refunds] == [small_history["refund"].id]
+    _, summary = run_report(client, account_key, SUMMARY, **window, currency="eur")
+    assert [row["net_amount"] for row in summary] == ["0.00"] * 4
+
+
 def test_a_zero_decimal_settlement_currency(client, raw, account_key):
     """A Japanese account settles in JPY: 3.6% of 1,000 JPY is 36, written as whole yen."""
     raw("POST", "/_sandbox/account", {"country": "JP"})
@@ -287,6 +299,8 @@ def test_a_restricted_key_may_run_reports_and_download_them(client, raw, account
         ({"columns": ["net", "no_such_column"]}, "parameters[columns][1]", 400),
         ({"payout": "po_123"}, "parameters[payout]", 400),
         ({"interval_start": "x"}, "parameters[interval_start]", 400),
+        ({"interval_start": -(10**17)}, "parameters[interval_start]", 400),
+        ({"interval_end": 10**17}, "parameters[interval_end]", 400),
     ],
 )
 def test_bad_parameters_are_stripe_shaped_4xx(client, raw, change, param, status):

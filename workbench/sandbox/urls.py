@@ -78,8 +78,8 @@ REPORT_PARAMETERS = Obj(
     {
         "columns": ListOf(Str(max_length=100), max_items=200),
         "currency": Str(max_length=3),
-        "interval_end": Int(),
-        "interval_start": Int(),
+        "interval_end": Int(minimum=0, maximum=reporting.LAST_MOMENT),
+        "interval_start": Int(minimum=0, maximum=reporting.LAST_MOMENT),
         "reporting_category": Str(max_length=100),
         "timezone": Str(max_length=100),
     }

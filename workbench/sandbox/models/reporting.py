@@ -49,6 +49,7 @@ ITEMIZED = "payout_reconciliation.itemized.5"
 SUMMARY = "balance.summary.1"
 DAY = 86400
 PREPARED_EVERY = DAY // 2
+LAST_MOMENT = 253402300799  # 9999-12-31 23:59:59 UTC: a time every date function can show
 # Balance transactions of reporting categories payout and payout_reversal, as SQL.
 PAID_OUT = "type IN ('payout', 'payout_cancel', 'payout_failure')"
 REFUNDED = ("refund", "partial_capture_reversal", "refund_failure")
@@ -259,6 +260,7 @@ def _checked(backend: Backend, report_type: str, given: dict) -> dict:
             param="parameters[timezone]",
         )
     currency = given.get("currency")
+    currency = currency.lower() if currency is not None else None
     if currency is not None and currency not in SUPPORTED:
         raise InvalidRequest(
             f"Invalid currency: {currency[:20]}. Use a three-letter ISO code in lower case.",
