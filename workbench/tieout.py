@@ -167,50 +167,41 @@ def parse(text: str) -> pd.DataFrame:
     return frame.astype({name: "int64" for name in MONEY})
 
 
+def _side(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """One side's rows by balance transaction, its fields prefixed with `name`, and whether
+    the transaction appears more than once."""
+    table = frame[COLUMNS].astype({**{f: "object" for f in TEXT}, **{m: "Int64" for m in MONEY}})
+    table[f"{name}_repeated"] = table["balance_transaction_id"].duplicated(keep=False)
+    table = table.drop_duplicates("balance_transaction_id").set_index("balance_transaction_id")
+    return table.rename(columns={f: f"{name}_{f}" for f in FIELDS})
+
+
 def compare(theirs: pd.DataFrame, ours: pd.DataFrame) -> pd.DataFrame:
     """Every balance transaction on which Stripe's rows and ours disagree: only in Stripe's,
-    only in ours, in both more than once, or in both with `fields` that differ. Each side's
-    values stand beside each other (money in minor units of that side's currency)."""
-    sides = []
-    for name, frame in (("stripe", theirs), ("workbench", ours)):
-        table = (
-            frame[COLUMNS].astype({f: "object" for f in TEXT}).astype({m: "Int64" for m in MONEY})
-        )
-        repeated = table["balance_transaction_id"].duplicated(keep=False)
-        table = table.assign(**{f"{name}_repeated": repeated})
-        table = table.drop_duplicates("balance_transaction_id").set_index("balance_transaction_id")
-        sides.append(table.rename(columns={f: f"{name}_{f}" for f in FIELDS}))
-    joined = sides[0].join(sides[1], how="outer")
+    only in ours, in either more than once, or in both with `fields` that differ. Each
+    side's values stand beside each other (money in minor units of that side's currency)."""
+    joined = _side(theirs, "stripe").join(_side(ours, "workbench"), how="outer")
     in_stripe = joined["stripe_currency"].notna()
     in_ours = joined["workbench_currency"].notna()
-    unequal = (
-        np.column_stack(
-            [
-                (
-                    (joined[f"stripe_{f}"] != joined[f"workbench_{f}"]).fillna(True)
-                    & in_stripe
-                    & in_ours
-                ).to_numpy(dtype=bool)
-                for f in FIELDS
-            ]
-        )
-        if len(joined)
-        else np.zeros((0, len(FIELDS)), dtype=bool)
-    )
-    fields = pd.Series(
-        [",".join(f for f, differs in zip(FIELDS, row, strict=True) if differs) for row in unequal],
+    flags = pd.DataFrame(
+        {
+            f: (joined[f"stripe_{f}"] != joined[f"workbench_{f}"]).fillna(True)
+            & in_stripe
+            & in_ours
+            for f in FIELDS
+        },
         index=joined.index,
-        dtype="object",
     )
-    repeated = joined["stripe_repeated"].astype("boolean").fillna(False) | joined[
-        "workbench_repeated"
-    ].astype("boolean").fillna(False)
+    joined["fields"] = [
+        ",".join(f for f, differs in zip(FIELDS, row, strict=True) if differs)
+        for row in flags.itertuples(index=False)
+    ]
+    repeated = joined[["stripe_repeated", "workbench_repeated"]].eq(True).any(axis=1)
     joined["difference"] = np.select(
-        [~in_ours, ~in_stripe, repeated.to_numpy(dtype=bool), fields != ""],
+        [~in_ours, ~in_stripe, repeated, joined["fields"] != ""],
         ["only_in_stripe", "only_in_workbench", "repeated", "differs"],
         default="",
     )
-    joined["fields"] = fields
     found = joined[joined["difference"] != ""].reset_index()
     payout = found["stripe_automatic_payout_id"].fillna(found["workbench_automatic_payout_id"])
     order = np.lexsort((found["balance_transaction_id"].to_numpy(), payout.to_numpy(dtype=str)))
