@@ -35,6 +35,7 @@ import re
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from workbench.sandbox import lists
@@ -77,21 +78,43 @@ def major(minor: int | None, currency: str | None) -> str | None:
 
 class Item:
     """One balance transaction swept into a payout, with what it concerns (charge, refund,
-    dispute, customer, PaymentIntent), read once from the account's objects."""
+    dispute, customer, PaymentIntent), each read from the account's objects when a column
+    first asks for it: a report of ids and amounts reads nothing more."""
 
     def __init__(self, backend: Backend, transaction: dict, payout: dict, zone: ZoneInfo):
-        get = backend.store.get
-        self.transaction, self.payout, self.zone = transaction, payout, zone
-        category, source = transaction["reporting_category"], transaction["source"]
-        self.refund = get(source, "refund") if source and category in REFUNDED else None
-        self.dispute = get(source, "dispute") if source and category in DISPUTED else None
-        charge_id = source if category == "charge" else _get(self.refund or self.dispute, "charge")
-        self.charge = get(charge_id, "charge") if charge_id else None
-        customer = _get(self.charge, "customer")
-        self.customer = get(customer) if customer else None
-        intent = _get(self.charge, "payment_intent")
-        self.intent = get(intent, "payment_intent") if intent else None
-        self.facing = self.refund or self.dispute or (self.charge if category == "charge" else None)
+        self.store, self.zone = backend.store, zone
+        self.transaction, self.payout = transaction, payout
+        self.category, self.source = transaction["reporting_category"], transaction["source"]
+
+    def _read(self, object_id: str | None, kind: str | None = None) -> dict | None:
+        return self.store.get(object_id, kind) if object_id else None
+
+    @cached_property
+    def refund(self) -> dict | None:
+        return self._read(self.source, "refund") if self.category in REFUNDED else None
+
+    @cached_property
+    def dispute(self) -> dict | None:
+        return self._read(self.source, "dispute") if self.category in DISPUTED else None
+
+    @cached_property
+    def charge(self) -> dict | None:
+        if self.category == "charge":
+            return self._read(self.source, "charge")
+        return self._read(_get(self.refund or self.dispute, "charge"), "charge")
+
+    @cached_property
+    def customer(self) -> dict | None:
+        return self._read(_get(self.charge, "customer"))  # a deleted one is its stub
+
+    @cached_property
+    def intent(self) -> dict | None:
+        return self._read(_get(self.charge, "payment_intent"), "payment_intent")
+
+    @cached_property
+    def facing(self) -> dict | None:
+        """What the customer saw: the refund, the dispute, or the charge itself."""
+        return self.refund or self.dispute or (self.charge if self.category == "charge" else None)
 
     def stamp(self, moment: int | None, utc: bool) -> str | None:
         if moment is None:
