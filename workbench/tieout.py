@@ -76,9 +76,7 @@ def request_run(client: stripe.StripeClient, period: Period, key: str = "") -> s
         )
     except stripe.StripeError as exc:
         reason = _scrubbed(exc.user_message or type(exc).__name__, key)
-        raise TieOutFailed(
-            f"Stripe did not run {REPORT_TYPE} for {period.label}: {reason}"
-        ) from None
+        raise TieOutFailed(f"no Stripe report for {period.label}: {reason}") from None
     return run.id
 
 

@@ -121,7 +121,7 @@ def test_a_month_stripe_has_no_data_for_yet_is_one_line_without_the_key(account)
     with pytest.raises(TieOutFailed) as caught:
         review.tie_out()
     message = str(caught.value)
-    assert message.startswith("Stripe did not run payout_reconciliation.itemized.5 for 2026-08")
+    assert message.startswith("no Stripe report for 2026-08: Data for")
     assert "only available through 2026-08-01 00:00:00 UTC" in message
     assert "\n" not in message and account["key"] not in message
 
