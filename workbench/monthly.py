@@ -397,10 +397,22 @@ class MonthlyReview:
 
     @cached_property
     def deposits(self) -> pd.DataFrame | None:
+        """The month's paid payouts against the bank's deposits, and the Stripe-looking
+        deposits dated in the month that no payout explains. A statement may cover many
+        months, so the payouts of the fortnight either side are matched too: a deposit on the
+        1st may be the last payout of the month before, and is not a stray."""
         if self.statement_path is None:
             return None
-        paid = self.payouts[self.payouts["status"] == "paid"]
-        return deposits.match(paid, imports.read_bank_statement(self.statement_path))
+        near = reconcile.payouts_arriving(self._payouts_around, self.start - BEFORE, self.end)
+        later = self._frame("payouts", self.end - BEFORE, self.end + BEFORE)
+        later = reconcile.payouts_arriving(later, self.end, self.end + BEFORE)
+        paid = pd.concat([near, later], ignore_index=True)
+        matched = deposits.match(paid, imports.read_bank_statement(self.statement_path))
+        first, last = self.start.date(), self.end.date()
+        arrival = matched["arrival_date"].where(matched["result"] != "no_payout")
+        day = arrival.fillna(matched["deposit_date"])
+        shown = (day >= first) & (day < last)
+        return matched[shown].reset_index(drop=True)
 
     # every check, for summary.json and the top of the report
 
