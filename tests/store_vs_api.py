@@ -28,6 +28,14 @@ def seeded_account(server, name: str, **kwargs) -> str:
     return f"{server.api_key}_{name}"
 
 
+def seeded_truth(server, name: str) -> dict:
+    """The ground truth the seed wrote beside a sandbox account it seeded."""
+    store = Api(server.data_dir, server.api_key).store(name)
+    path = store.path.with_suffix(".truth.json")
+    store.close()
+    return orjson.loads(path.read_bytes())
+
+
 def connect(server_url: str, key: str, data_dir) -> workbench.Session:
     settings = config.load(
         {"STRIPE_API_KEY": key, "STRIPE_API_BASE": server_url, "WORKBENCH_DATA_DIR": str(data_dir)}

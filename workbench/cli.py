@@ -399,22 +399,29 @@ def report_due(args: argparse.Namespace) -> int:
     return 0
 
 
-def report_schedule(args: argparse.Namespace) -> int:
+def schedule(args: argparse.Namespace) -> int:
     """Run `workbench report due` every day, from this project's folder with its env file:
     print the crontab line (or, with --systemd, a user timer), or --install it."""
-    from workbench import schedule
+    from workbench.schedule import (
+        Run,
+        crontab_line,
+        executable,
+        install_crontab,
+        install_systemd,
+        systemd_units,
+    )
 
     settings = config.load()
-    run = schedule.Run(settings.root, settings.env_file, schedule.executable(), args.at)
+    run = Run(settings.root, settings.env_file, executable(), args.at)
     if args.systemd:
-        units = schedule.systemd_units(run)
+        units = systemd_units(run)
         if args.install:
-            print(schedule.install_systemd(units, Path.home() / ".config" / "systemd" / "user"))
+            print(install_systemd(units, Path.home() / ".config" / "systemd" / "user"))
         else:
             print("\n".join(f"# {name}\n{text}" for name, text in units.items()), end="")
     else:
-        line = schedule.crontab_line(run)
-        print(schedule.install_crontab(line) if args.install else line)
+        line = crontab_line(run)
+        print(install_crontab(line) if args.install else line)
     return 0
 
 
@@ -567,10 +574,11 @@ def parser() -> argparse.ArgumentParser:
         "--account", type=_account, help="a named account (default: the default account)"
     )
     any_notebook.set_defaults(run=report_run)
-    timer = report_commands.add_parser(
+
+    timer = commands.add_parser(
         "schedule",
-        help="run `report due` daily from cron or a systemd timer",
-        description=report_schedule.__doc__,
+        help="run `workbench report due` daily, from cron or a systemd timer",
+        description=schedule.__doc__,
     )
     timer.add_argument(
         "--at", type=_time_of_day, default=(6, 15), help="time of day, HH:MM (06:15)"
@@ -579,7 +587,7 @@ def parser() -> argparse.ArgumentParser:
         "--systemd", action="store_true", help="a systemd user timer instead of a crontab line"
     )
     timer.add_argument("--install", action="store_true", help="install it, not only print it")
-    timer.set_defaults(run=report_schedule)
+    timer.set_defaults(run=schedule)
 
     notebooks = commands.add_parser(
         "lab", help="JupyterLab on notebooks/ with this environment", description=lab.__doc__

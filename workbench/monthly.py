@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from workbench import exports, imports, periods, store
+from workbench import exports, imports, periods, store, tieout
 from workbench.analyses import (
     auth,
     balance,
@@ -397,10 +397,22 @@ class MonthlyReview:
 
     @cached_property
     def deposits(self) -> pd.DataFrame | None:
+        """The month's paid payouts against the bank's deposits, and the Stripe-looking
+        deposits dated in the month that no payout explains. A statement may cover many
+        months, so the payouts of the fortnight either side are matched too: a deposit on the
+        1st may be the last payout of the month before, and is not a stray."""
         if self.statement_path is None:
             return None
-        paid = self.payouts[self.payouts["status"] == "paid"]
-        return deposits.match(paid, imports.read_bank_statement(self.statement_path))
+        near = reconcile.payouts_arriving(self._payouts_around, self.start - BEFORE, self.end)
+        later = self._frame("payouts", self.end - BEFORE, self.end + BEFORE)
+        later = reconcile.payouts_arriving(later, self.end, self.end + BEFORE)
+        paid = pd.concat([near, later], ignore_index=True)
+        matched = deposits.match(paid, imports.read_bank_statement(self.statement_path))
+        first, last = self.start.date(), self.end.date()
+        arrival = matched["arrival_date"].where(matched["result"] != "no_payout")
+        day = arrival.fillna(matched["deposit_date"])
+        shown = (day >= first) & (day < last)
+        return matched[shown].reset_index(drop=True)
 
     # every check, for summary.json and the top of the report
 
@@ -444,9 +456,12 @@ class MonthlyReview:
             for currency, row in sums.iterrows()
         }
 
-    def write(self, folder: Path | str, previous: MonthlyReview | None = None) -> dict:
+    def write(
+        self, folder: Path | str, previous: MonthlyReview | None = None, *, tie_out: bool = False
+    ) -> dict:
         """Write the month's CSVs, the books in each accountant's format and summary.json
-        into `folder`; returns the summary."""
+        into `folder` (with `tie_out`, Stripe's own report compared: tie_out.csv); returns
+        the summary."""
         folder = Path(folder)
         money = ("gross", "fee", "net", "amount", "customer_facing_amount")
         files = {
@@ -509,13 +524,15 @@ class MonthlyReview:
             opening=self.clearing["start"],
             title=f"Stripe payouts {self.period.label}",
         )
-        summary = self.summary(previous)
+        if tie_out:
+            self.write_tie_out(folder / "tie_out.csv")
+        summary = self.summary(previous, tie_out=tie_out)
         (folder / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
         return summary
 
-    def summary(self, previous: MonthlyReview | None = None) -> dict:
+    def summary(self, previous: MonthlyReview | None = None, *, tie_out: bool = False) -> dict:
         """The headline figures (beside the previous month's) and every check's result, for
-        other programs to read without the HTML."""
+        other programs to read without the HTML (with `tie_out`, Stripe's report's too)."""
         figures = self.headline()
         before = previous.headline() if previous is not None else {}
         return {
@@ -538,7 +555,8 @@ class MonthlyReview:
                 }
                 for currency, values in figures.items()
             },
-            "checks": self.checks,
+            "checks": {**self.checks, **(self.tie_out_checks() if tie_out else {})},
+            **({"tie_out": self.tie_out_status().summary()} if tie_out else {}),
             "clearing": self.clearing,
             "counts": {
                 "charges": len(self.charges),
@@ -683,9 +701,40 @@ class MonthlyReview:
     def publish(self, folder: Path | str, previous: MonthlyReview | None = None, **options) -> str:
         """Write the month's files into `folder` (the report's staging folder); a line
         saying so."""
-        summary = self.write(folder, previous)
+        summary = self.write(folder, previous, tie_out=options.get("tie_out", False))
         return f"Wrote {len(list(Path(folder).iterdir()))} files; checks: " + ", ".join(
             f"{name} {'yes' if ok is True else 'no' if ok is False else ok}"
             for name, ok in summary["checks"].items()
             if not isinstance(ok, list)
         )
+
+    # Stripe's own report beside ours (`workbench report monthly --tie-out`)
+
+    @cached_property
+    def _tie_out(self) -> tieout.TieOut:
+        return tieout.tie_out(self.session, self.period, self.reconciliation)
+
+    def tie_out(self) -> pd.DataFrame:
+        """Every balance transaction on which Stripe's own payout_reconciliation.itemized.5
+        for the month and `reconciliation` disagree; empty when they agree. Stripe is asked
+        once (a report run, then its file; see workbench.tieout)."""
+        return self._tie_out.differences
+
+    def tie_out_status(self) -> tieout.TieOut:
+        """The tie-out in words: agreed, or each difference (Markdown in a notebook)."""
+        return self._tie_out
+
+    def tie_out_checks(self) -> dict:
+        return {
+            "tie_out_agrees": self._tie_out.agrees,
+            "tie_out_differences": len(self._tie_out.differences),
+        }
+
+    def write_tie_out(self, path: Path) -> Path:
+        """tie_out.csv: each difference with both sides' values, money in each side's
+        currency as exact decimals."""
+        shown = self.tie_out()
+        for side in ("stripe", "workbench"):
+            money = [f"{side}_{name}" for name in tieout.MONEY]
+            shown = as_major(shown, money, f"{side}_currency")
+        return exports.write_csv(shown, path)

@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 
-from airflow import DAG
-from airflow.operators.bash import BashOperator
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.sdk import DAG
 
 PROJECT = os.environ.get("WORKBENCH_PROJECT", "/opt/stripe-workbench")
 ENV_FILE = os.environ.get("WORKBENCH_ENV_FILE", f"{PROJECT}/.env")

@@ -23,7 +23,7 @@ import pytest
 import stripe
 
 from tests.integration.test_cli import run
-from tests.store_vs_api import api_listing, connect, seeded_account
+from tests.store_vs_api import api_listing, connect, seeded_account, seeded_truth
 from workbench.monthly import MonthlyReview
 
 JULY = (calendar.timegm((2026, 7, 1, 0, 0, 0)), calendar.timegm((2026, 8, 1, 0, 0, 0)))
@@ -95,6 +95,7 @@ def july(sandbox_server, tmp_path_factory):
         "env": env,
         "merchant": merchant,
         "server": sandbox_server,
+        "truth": seeded_truth(sandbox_server, "reported"),
     }
 
 
@@ -148,6 +149,26 @@ def test_payout_reconciliation_is_what_the_api_says_each_payout_holds(july):
         payout = listing["payouts"][row["id"]]
         assert Decimal(row["amount"]) == major(payout["amount"], payout["currency"])
         assert row["reconciled"] == "True"
+
+
+def test_deposits_are_the_months_payouts_and_strays_as_the_seed_planted_them(july):
+    """The statement covers every month; July's deposits.csv holds July's paid payouts (from
+    the API), each matched unless the seed planted a discrepancy on it, and the stray
+    deposits dated in July: a payout of June deposited on July 1st is not a stray."""
+    planted = july["truth"]["bank"]
+    kind = {payout: name for name, ids in planted.items() if name != "no_payout" for payout in ids}
+    expected = sorted(
+        (p["id"], kind.get(p["id"], "matched"))
+        for p in july["listing"]["payouts"].values()
+        if p["status"] == "paid" and p["automatic"] and in_july({"created": p["arrival_date"]})
+    )
+    shown = rows(july["folder"], "deposits.csv")
+    assert sorted((r["payout"], r["result"]) for r in shown if r["payout"]) == expected
+    strays = [d for d in planted["no_payout"] if d.startswith("2026-07")]
+    assert [r["deposit_date"] for r in shown if r["result"] == "no_payout"] == strays
+    summary = json.loads((july["folder"] / "summary.json").read_text())
+    agrees = all(result == "matched" for _, result in expected) and not strays
+    assert summary["checks"]["deposits_matched"] is agrees
 
 
 def test_the_summary_equals_the_analyses_run_directly(july):
@@ -336,3 +357,45 @@ def test_a_bad_month_writes_nothing(tmp_path, month):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "YYYY-MM" in lines[0] and "Traceback" not in result.stderr
     assert not (tmp_path / "reports").exists()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="install Debian's chromium")
+def test_the_html_renders_its_charts_in_a_browser_with_no_network(july, tmp_path):
+    """Opened from the file system, as a treasurer would open the file: from the index, in
+    chromium with every request beyond the file system refused. Screenshots in tmp_path."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.notebooks.test_browser import FLAGS
+
+    fetched = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        page.on("request", lambda request: fetched.append(request.url))
+        page.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith(("file:", "data:"))
+                else route.abort()
+            ),
+        )
+        try:
+            page.goto((july["out"] / "index.html").as_uri())
+            page.screenshot(path=str(tmp_path / "index.png"), full_page=True)
+            page.get_by_role("link", name="2026-07").click()
+            expect(page.get_by_role("heading", name="Is everything reconciled?")).to_be_visible()
+            charts = page.locator("img")
+            assert charts.count() >= 3
+            widths = charts.evaluate_all("images => images.map(i => i.complete && i.naturalWidth)")
+            assert all(width and width >= 300 for width in widths), widths
+            expect(page.get_by_role("heading", name="The books")).to_be_visible()
+            assert "Traceback" not in page.inner_text("body")
+            page.screenshot(path=str(tmp_path / "monthly_report.png"), full_page=True)
+        finally:
+            browser.close()
+    assert [url for url in fetched if not url.startswith(("file:", "data:"))] == []
+    assert (tmp_path / "monthly_report.png").stat().st_size > 50_000

@@ -1,4 +1,4 @@
-"""`workbench report schedule`: the line cron runs works from any folder, installing it twice
+"""`workbench schedule`: the line cron runs works from any folder, installing it twice
 keeps one, and a user's other crontab lines and keys are left alone."""
 
 from __future__ import annotations
@@ -59,10 +59,10 @@ def test_install_keeps_one_workbench_line_and_the_users_others(tmp_path):
         "WORKBENCH_ENV_FILE": str(env_file),
         "WORKBENCH_DATA_DIR": str(tmp_path / "data"),
     }
-    first = run("report", "schedule", "--install", "--at", "05:30", env=env)
+    first = run("schedule", "--install", "--at", "05:30", env=env)
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == "added a crontab line"
-    again = run("report", "schedule", "--install", "--at", "07:45", env=env)
+    again = run("schedule", "--install", "--at", "07:45", env=env)
     assert again.stdout.strip() == "replaced the workbench's crontab line"
     lines = table.read_text().splitlines()
     assert lines[0] == "0 1 * * * backup.sh" and len(lines) == 2
@@ -81,9 +81,9 @@ def test_systemd_units_are_written_and_the_timer_started(tmp_path):
         "HOME": str(tmp_path / "home"),
         "WORKBENCH_DATA_DIR": str(tmp_path / "data"),
     }
-    shown = run("report", "schedule", "--systemd", "--at", "23:05", env=env)
+    shown = run("schedule", "--systemd", "--at", "23:05", env=env)
     assert "OnCalendar=*-*-* 23:05:00" in shown.stdout and not calls.exists()
-    done = run("report", "schedule", "--systemd", "--install", "--at", "23:05", env=env)
+    done = run("schedule", "--systemd", "--install", "--at", "23:05", env=env)
     assert done.returncode == 0, done.stderr
     units = tmp_path / "home" / ".config" / "systemd" / "user"
     timer = (units / "stripe-workbench-reports.timer").read_text()
@@ -98,7 +98,7 @@ def test_systemd_units_are_written_and_the_timer_started(tmp_path):
 
 def test_no_crontab_is_one_line_saying_what_to_do(tmp_path):
     env = {"PATH": str(tmp_path), "WORKBENCH_DATA_DIR": str(tmp_path / "data")}
-    result = run("report", "schedule", "--install", env=env)
+    result = run("schedule", "--install", env=env)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "workbench: error: no `crontab` here: install cron, or use --systemd for a systemd "

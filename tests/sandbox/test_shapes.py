@@ -24,6 +24,9 @@ CLASSES = {
     "payment_method": stripe.PaymentMethod,
     "payout": stripe.Payout,
     "refund": stripe.Refund,
+    "reporting.report_run": stripe.reporting.ReportRun,
+    "reporting.report_type": stripe.reporting.ReportType,
+    "file": stripe.File,
     "token": stripe.Token,
     "webhook_endpoint": stripe.WebhookEndpoint,
 }
@@ -113,11 +116,22 @@ def world(sandbox_server):
         params={"url": "http://127.0.0.1:9/hook", "enabled_events": ["charge.succeeded"]}
     )
     raw("POST", "/_sandbox/clock/advance", {"days": 9})
+    report = c.reporting.report_types.retrieve("payout_reconciliation.itemized.5")
+    run = c.reporting.report_runs.create(
+        params={
+            "report_type": report.id,
+            "parameters": {
+                "interval_start": report.data_available_start,
+                "interval_end": report.data_available_end,
+            },
+        }
+    )
     objects = {name: [] for name in CLASSES}
 
     def collect(name, path):
-        single = name in ("account", "balance", "token")
-        response = raw("GET", path, params=None if single else {"limit": 100})
+        single = name in ("account", "balance", "token", "file")
+        unpaged = single or name == "reporting.report_type"  # Stripe lists them whole
+        response = raw("GET", path, params=None if unpaged else {"limit": 100})
         assert response.status_code == 200, response.text
         body = response.json()
         objects[name].extend([body] if single else body["data"])
@@ -137,6 +151,9 @@ def world(sandbox_server):
         ("token", f"/v1/tokens/{token.id}"),
         ("card", f"/v1/customers/{customer.id}/sources"),
         ("webhook_endpoint", "/v1/webhook_endpoints"),
+        ("reporting.report_type", "/v1/reporting/report_types"),
+        ("reporting.report_run", "/v1/reporting/report_runs"),
+        ("file", f"/v1/files/{c.reporting.report_runs.retrieve(run.id).result.id}"),
     ]:
         collect(name, path)
     expanded = raw(

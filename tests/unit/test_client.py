@@ -65,6 +65,16 @@ def test_live_key_refuses_every_kind_of_write(recorder):
     assert seen == [("GET", "/v1/charges/ch_1")]
 
 
+def test_a_live_key_may_ask_for_a_report_run(recorder):
+    """A report run moves no money; Stripe lets read-only keys create them."""
+    base, seen = recorder
+    client = make_client(live(base))
+    client.v1.reporting.report_runs.create(params={"report_type": "balance.summary.1"})
+    assert seen == [("POST", "/v1/reporting/report_runs")]
+    with pytest.raises(LiveWriteRefused):
+        client.v1.files.create(params={"purpose": "dispute_evidence", "file": b"x"})
+
+
 def test_live_writes_allowed_by_opt_in(recorder):
     base, seen = recorder
     client = make_client(live(base), allow_live_writes=True)

@@ -64,12 +64,14 @@ class Backend:
         rng: random.Random | None = None,
         request_id: str | None = None,
         idempotency_key: str | None = None,
+        origin: str | None = None,
     ):
         self.store = store
         self.now = store.now() if now is None else now
         self.rng = rng or _SYSTEM_RANDOM
         self.request_id = request_id
         self.idempotency_key = idempotency_key
+        self.origin = origin  # the server's address, for URLs answers carry (a file's url)
         self.keep_events_from = self.now - EVENT_RETENTION
         self.events_written: list[str] = []
         self._endpoints: list[dict] | None = None

@@ -3,7 +3,8 @@
 Time is real time plus an offset (or frozen at an instant); `advance` moves it forward. Before
 any request is answered, what fell due since the last request is run in time order, and at
 each instant in this order: funds become available, the automatic payout runs, payouts move
-(in_transit, paid or failed), authorizations expire, dispute deadlines pass. Events carry
+(in_transit, paid or failed), authorizations expire, dispute deadlines pass, report runs
+finish. Events carry
 the instant they happened at, not the instant the sandbox noticed.
 """
 
@@ -13,7 +14,7 @@ import time
 
 from workbench.sandbox import ledger
 from workbench.sandbox.backend import EVENT_RETENTION, Backend
-from workbench.sandbox.models import charges, disputes, payment_intents, payouts
+from workbench.sandbox.models import charges, disputes, payment_intents, payouts, reporting
 from workbench.sandbox.state import AccountState
 
 IDEMPOTENCY_RETENTION = 24 * 3600
@@ -25,6 +26,7 @@ DUE_HANDLERS = (
     ("charge", charges.expire),
     ("payment_intent", payment_intents.expire),
     ("dispute", disputes.expire),
+    ("reporting.report_run", reporting.finish),
 )
 
 
@@ -63,7 +65,7 @@ def run(store: AccountState, until: int, rng=None, events_from: int | None = Non
         backend = Backend(store, now=due, rng=rng)
         backend.keep_events_from = until - EVENT_RETENTION if events_from is None else events_from
         _step(backend, processed)
-        processed = due
+        processed = max(processed, due)  # a report run is due at once, maybe before it
     store.set_setting("processed_until", max(until, processed))
     store.conn.execute(
         "DELETE FROM objects WHERE object = 'event' AND created < ?", (until - EVENT_RETENTION,)

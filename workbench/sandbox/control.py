@@ -1,4 +1,5 @@
-"""/_sandbox: what Stripe does not have and tests need (clock, faults, account settings).
+"""/_sandbox: what Stripe does not have and tests need (clock, faults, account settings, a
+difference planted in a report).
 
 These handlers act on the server (faults) or on the account of the key used, and never
 change how /v1 behaves beyond what time and settings mean in Stripe too.
@@ -12,7 +13,7 @@ from workbench.sandbox import clock, webhooks
 from workbench.sandbox.backend import Backend
 from workbench.sandbox.exceptions import InvalidRequest
 from workbench.sandbox.faults import Faults
-from workbench.sandbox.models import account
+from workbench.sandbox.models import account, reporting
 
 FAULT_FIELDS = tuple(spec.name for spec in fields(Faults))
 DAY = 86400
@@ -74,6 +75,12 @@ def configure_account(api, backend: Backend, params: dict) -> dict:
 
 def webhook_deliveries(api, backend: Backend, params: dict) -> dict:
     return {"deliveries": webhooks.delivery_log(backend.store)}
+
+
+def plant_report_difference(api, backend: Backend, params: dict) -> dict:
+    """The next payout_reconciliation.itemized.5 run's file differs from the ledger: one
+    row's net off by one minor unit, or one row left out (see models/reporting.py)."""
+    return reporting.plant(backend, params)
 
 
 def reset(api, backend: Backend, params: dict) -> dict:

@@ -44,6 +44,7 @@ IDEMPOTENCY_WINDOW = 24 * 3600
 ACCOUNT_NAME = re.compile(r"[a-z0-9][a-z0-9_]{0,63}")
 SECRET_KEY = re.compile(r"sk_test_[0-9A-Za-z_]{1,200}")
 VERSION_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}(\.[a-z_]+)?")
+HOST = re.compile(r"([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(:[0-9]{1,5})?")
 MAX_ACCOUNTS = 1000  # each is a file and a connection per thread; the tests make a few hundred
 CLIENT_TIMEOUT = 30.0  # seconds a connection may sit idle or half-sent before it is closed
 
@@ -60,6 +61,7 @@ class Request:
     headers: dict[str, str]
     body: bytes = b""
     request_id: str = ""
+    origin: str | None = None  # where the client reached the server (http://host:port)
 
     @property
     def path(self) -> str:
@@ -207,7 +209,7 @@ class Api:
         store = self.store(account)
         self._check_stripe_account(store, key, request.headers.get("stripe-account"))
         if restricted:
-            self._check_permission(store, key, request)
+            self._check_permission(store, key, request, route)
         if route.control:
             with store.transaction():
                 result = route.handler(self, Backend(store), params, **path_args)
@@ -219,6 +221,7 @@ class Api:
             store,
             request_id=request.request_id,
             idempotency_key=key if request.method == "POST" else None,
+            origin=request.origin,
         )
         if request.method == "POST" and key:
             response = self._idempotent(
@@ -233,6 +236,8 @@ class Api:
             with store.transaction(write=route.writes):
                 status, body, extra = self._run(route, backend, params, path_args)
             response = Response(status, body, extra)
+        if route.media_type and response.status == 200:
+            response.headers["Content-Type"] = route.media_type
         if backend.events_written:
             self.deliveries.wake()
         if is_api and self.injector.chance(self.injector.faults.drop_rate):
@@ -252,10 +257,10 @@ class Api:
             )
 
     @staticmethod
-    def _check_permission(store: AccountState, key: str, request: Request) -> None:
+    def _check_permission(store: AccountState, key: str, request: Request, route) -> None:
         """Stripe's 403 for a restricted key that lacks a permission."""
         resource = request.path.split("/")[2] if request.path.count("/") >= 2 else ""
-        write = request.method != "GET"
+        write = request.method != "GET" and not route.read_permission
         denied = store.setting("restricted_deny", [])
         if write or resource in denied or request.path.startswith("/_sandbox"):
             account = store.setting("account")["id"]
@@ -391,7 +396,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(size) if size else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
-        response = api.handle(Request(self.command, self.path, headers, body, request_id))
+        host = headers.get("host", "")  # the address the client used, if it is one
+        origin = f"http://{host}" if HOST.fullmatch(host) else self.server.origin
+        response = api.handle(Request(self.command, self.path, headers, body, request_id, origin))
         if response.drop:
             self.close_connection = True
             return
@@ -401,10 +408,11 @@ class _Handler(BaseHTTPRequestHandler):
         payload = response.body if isinstance(response.body, bytes) else response.body.encode()
         if not payload.endswith(b"\n"):  # Stripe's answers end with a newline
             payload += b"\n"
+        headers = dict(response.headers)
         self.send_response(response.status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
         self.send_header("Content-Length", str(len(payload)))
-        for name, value in response.headers.items():
+        for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
@@ -420,6 +428,7 @@ class HttpServer(ThreadingHTTPServer):
         self.api = api
         self.client_timeout = client_timeout
         super().__init__(("127.0.0.1", port), _Handler)
+        self.origin = f"http://127.0.0.1:{self.server_address[1]}"
 
     def handle_error(self, request, client_address):
         exc = sys.exc_info()[1]

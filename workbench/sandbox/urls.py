@@ -24,6 +24,7 @@ from workbench.sandbox.models import (
     payment_methods,
     payouts,
     refunds,
+    reporting,
     tokens,
     webhook_endpoints,
 )
@@ -73,6 +74,16 @@ INTENT_UPDATE = {
 BILLING = Obj({"address": ADDRESS, "email": Str(), "name": Str(), "phone": Str()})
 EXPIRY = {"exp_month": Int(nullable=False), "exp_year": Int(nullable=False)}
 TRANSACTIONS = {**LIST, "payout": Str(), "type": Str(), "source": Str(), "currency": Str()}
+REPORT_PARAMETERS = Obj(
+    {
+        "columns": ListOf(Str(max_length=100), max_items=200),
+        "currency": Str(max_length=3),
+        "interval_end": Int(minimum=0, maximum=reporting.LAST_MOMENT),
+        "interval_start": Int(minimum=0, maximum=reporting.LAST_MOMENT),
+        "reporting_category": Str(max_length=100),
+        "timezone": Str(max_length=100),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,10 @@ class Route:
     handler: Callable
     params: dict
     control: bool = False
+    media_type: str | None = None  # what a 200 answers, when not JSON (a file's contents)
+    # A POST that a restricted key with read permissions may make: Stripe's
+    # report_runs_and_report_types_read "allows creation of Report Runs".
+    read_permission: bool = False
 
     @property
     def writes(self) -> bool:
@@ -385,6 +400,20 @@ def _routes() -> list[Route]:
             },
         ),
         r("DELETE", "/v1/webhook_endpoints/{endpoint}", webhook_endpoints.delete),
+        # the Reporting API: report types, report runs and the files they make
+        r("GET", "/v1/reporting/report_types", reporting.list_types),
+        r("GET", "/v1/reporting/report_types/{report_type}", reporting.retrieve_type),
+        r(
+            "POST",
+            "/v1/reporting/report_runs",
+            reporting.create_run,
+            {"report_type": Str(required=True), "parameters": REPORT_PARAMETERS},
+            read_permission=True,
+        ),
+        r("GET", "/v1/reporting/report_runs", reporting.list_runs, LIST),
+        r("GET", "/v1/reporting/report_runs/{report_run}", reporting.retrieve_run),
+        r("GET", "/v1/files/{file}", reporting.retrieve_file),
+        r("GET", "/v1/files/{file}/contents", reporting.contents, media_type="text/csv"),
         # beyond Stripe
         r("GET", "/_sandbox/clock", control.clock_state, control=True),
         r(
@@ -427,6 +456,16 @@ def _routes() -> list[Route]:
             control=True,
         ),
         r("GET", "/_sandbox/webhooks", control.webhook_deliveries, control=True),
+        r(
+            "POST",
+            "/_sandbox/reporting/difference",
+            control.plant_report_difference,
+            {
+                "difference": Str(required=True, choices=reporting.DIFFERENCES),
+                "balance_transaction": Str(),
+            },
+            control=True,
+        ),
         r("POST", "/_sandbox/reset", control.reset, control=True),
     ]
 
