@@ -13,7 +13,7 @@ import time
 
 from workbench.sandbox import ledger
 from workbench.sandbox.backend import EVENT_RETENTION, Backend
-from workbench.sandbox.models import charges, disputes, payment_intents, payouts
+from workbench.sandbox.models import charges, checkout_sessions, disputes, payment_intents, payouts
 from workbench.sandbox.state import AccountState
 
 IDEMPOTENCY_RETENTION = 24 * 3600
@@ -25,6 +25,7 @@ DUE_HANDLERS = (
     ("charge", charges.expire),
     ("payment_intent", payment_intents.expire),
     ("dispute", disputes.expire),
+    ("checkout.session", checkout_sessions.expire_due),
 )
 
 
