@@ -142,6 +142,8 @@ def test_serve_with_faults_from_flags(tmp_path):
         ["sandbox", "reset"],
         ["sandbox", "advance"],
         ["sandbox", "seed"],
+        ["listen"],
+        ["demo-shop"],
     ],
 )
 def test_help_everywhere(command):
@@ -167,6 +169,8 @@ BAD_VALUES = {
     "--data-dir": [""],
     "--api-key": ["garbage", "sk_live_workbench", "sk_test_", "sk_test_a b"],
     "--port": ["99999", "-1", "nan", "http", "\u0661\u0662"],
+    "--webhook-port": ["99999", "-1", "nan"],
+    "--forward-to": ["127.0.0.1:4242/webhooks", "ftp://example.com/", "", "http://", "http://a b"],
     "--latency-ms": ["nan", "inf", "-1", "1e309", "70000"],
     "--jitter-ms": ["nan", "inf", "-5"],
     "--rate-limit": ["nan", "inf", "-1", "0.5"],
