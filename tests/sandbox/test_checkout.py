@@ -322,14 +322,17 @@ class TestLegacyTokenForm:
         }
         page = requests.get(form, params=query, timeout=30)
         assert page.status_code == 200 and "Pay 19.99 EUR" in text(page)
-        posted = requests.post(form, data={**query, **GOOD, "email": "bob@example.com"}, timeout=30)
+        posted = requests.post(
+            form, params=query, data={**GOOD, "email": "bob@example.com", "name": "Bob"}, timeout=30
+        )
         assert posted.status_code == 200
         handoff = re.search(r'<form method="post" id="handoff" action="([^"]+)">', posted.text)
         assert html.unescape(handoff[1]) == query["action"]
         fields = dict(re.findall(r'name="(stripe\w+)" value="([^"]*)"', posted.text))
         assert fields["stripeTokenType"] == "card" and fields["stripeEmail"] == "bob@example.com"
         token = fields["stripeToken"]
-        assert client.v1.tokens.retrieve(token).card.last4 == "4242"
+        card = client.v1.tokens.retrieve(token).card
+        assert (card.last4, card.name) == ("4242", "Bob")
 
         charge = client.v1.charges.create(
             params={"amount": 1999, "currency": "eur", "source": token}
@@ -343,8 +346,9 @@ class TestLegacyTokenForm:
     def test_a_bad_card_stays_on_the_form(self, client, sandbox_server):
         account = session(client).url.split("/c/")[1].split("/")[0]
         form = f"{sandbox_server.url}/c/{account}/token"
-        data = {**GOOD, "action": "https://shop.example/charge", "number": "4242 4242 4242 4241"}
-        answer = requests.post(form, data=data, timeout=30)
+        query = {"action": "https://shop.example/charge"}
+        data = {**GOOD, "number": "4242 4242 4242 4241"}
+        answer = requests.post(form, params=query, data=data, timeout=30)
         assert answer.status_code == 402 and "Your card number is incorrect." in text(answer)
         assert "stripeToken" not in answer.text
 

@@ -32,6 +32,7 @@ EXPIRY = re.compile(r"\s*([0-9]{1,2})\s*/?\s*([0-9]{2}|[0-9]{4})\s*")
 AMOUNT = re.compile(r"[0-9]{1,12}")
 STYLE = """
 body { font: 16px/1.5 system-ui, sans-serif; background: #f6f8fa; color: #1a1f36; margin: 0 }
+h1 { overflow-wrap: anywhere }
 main { max-width: 30rem; margin: 2rem auto; background: #fff; padding: 1.5rem 2rem;
        border-radius: 8px; box-shadow: 0 2px 8px rgba(0,0,0,.08) }
 .test { background: #ffde92; color: #a04d00; font-size: .75rem; font-weight: 600;
@@ -99,11 +100,12 @@ def _route(api, request, nonce: str) -> tuple[int, str, dict]:
     clock.catch_up(store)  # a session past its expires_at is expired before it is shown
     backend = Backend(store, request_id=new_id("req", 14), pages=api.pages_url(match["account"]))
     posted = request.method == "POST"
-    form = _form(request.body if posted else request.query.encode())
+    typed = _form(request.body) if posted else {}
     if match["session"]:
-        answer = (_pay if posted else _payment_page)(backend, match["session"], form, nonce)
-    else:
-        answer = (_tokenize if posted else _token_page)(backend, form, nonce)
+        answer = (_pay if posted else _payment_page)(backend, match["session"], typed, nonce)
+    else:  # the merchant's settings in the query; the form posts back to the same URL
+        legacy = _legacy(_form(request.query.encode()))
+        answer = (_tokenize if posted else _token_page)(backend, legacy, typed, nonce)
     if backend.events_written:
         api.deliveries.wake()
     return answer
@@ -295,44 +297,37 @@ def _legacy(form: dict) -> dict:
 
 
 def _token_page(
-    backend: Backend, form: dict, nonce: str, error: str | None = None
+    backend: Backend, legacy: dict, form: dict, nonce: str, error: str | None = None
 ) -> tuple[int, str, dict]:
-    legacy = _legacy(form)
-    hidden = "".join(
-        f'<input type="hidden" name="{key}" value="{_e(form[key])}">'
-        for key in ("action", "amount", "currency", "name", "description")
-        if form.get(key)
-    )
     pay = _money(legacy["amount"], legacy["currency"]) if legacy["amount"] else ""
     alert = f'<p class="error" id="error" role="alert">{_e(error)}</p>' if error else ""
     title = legacy["name"] or _merchant(backend)
     content = f"""<h1>{_e(title)} <span class="test">TEST MODE</span></h1>
 <p>{_e(legacy["description"])}</p>
 {alert}
-<form method="post">{hidden}
+<form method="post">
 <label>Email<input name="email" type="email" autocomplete="email"
-  value="{_e(form.get("email", ""))}"></label>
+  value="{_e(form.get("email", legacy["email"]))}"></label>
 {_card_fields(form)}
 <button type="submit" id="pay">{"Pay " + _e(pay) if pay else "Continue"}</button>
 </form>"""
     return 200, _page("Pay with card", content, nonce), {}
 
 
-def _tokenize(backend: Backend, form: dict, nonce: str) -> tuple[int, str, dict]:
+def _tokenize(backend: Backend, legacy: dict, form: dict, nonce: str) -> tuple[int, str, dict]:
     """The card becomes a token (POST /v1/tokens's code), which the page hands on to the
     merchant's `action` in a form post: `stripeToken`, `stripeTokenType`, `stripeEmail`."""
-    legacy = _legacy(form)
     token, error = _attempt(
         backend,
         lambda: tokens.create(backend, {"card": {**_card(form), "name": form.get("name") or None}}),
     )
     if error is not None:
-        _, page, headers = _token_page(backend, form, nonce, error.message)
+        _, page, headers = _token_page(backend, legacy, form, nonce, error.message)
         return error.status, page, headers
     fields = {
         "stripeToken": token["id"],
         "stripeTokenType": token["type"],
-        "stripeEmail": legacy["email"],
+        "stripeEmail": form.get("email", ""),
     }
     hidden = "".join(
         f'<input type="hidden" name="{name}" value="{_e(value)}">' for name, value in fields.items()
