@@ -605,11 +605,15 @@ def parser() -> argparse.ArgumentParser:
     notebooks.set_defaults(run=lab)
 
     port = _number(int, 0, 65535, "a port (0 to 65535)")
-    receiver = commands.add_parser(
-        "listen", help="receive webhooks into the local store", description=listen.__doc__
-    )
-    receiver.add_argument(
+    served = argparse.ArgumentParser(add_help=False)  # what listen and demo-shop share
+    served.add_argument(
         "--account", type=_account, help="a named account (default: the default account)"
+    )
+    receiver = commands.add_parser(
+        "listen",
+        parents=[served],
+        help="receive webhooks into the local store",
+        description=listen.__doc__,
     )
     receiver.add_argument("--port", type=port, default=12112, help="port on 127.0.0.1 (12112)")
     receiver.add_argument(
@@ -621,10 +625,10 @@ def parser() -> argparse.ArgumentParser:
     receiver.set_defaults(run=listen)
 
     shop = commands.add_parser(
-        "demo-shop", help="a minimal merchant site using Checkout", description=demo_shop.__doc__
-    )
-    shop.add_argument(
-        "--account", type=_account, help="a named account (default: the default account)"
+        "demo-shop",
+        parents=[served],
+        help="a minimal merchant site using Checkout",
+        description=demo_shop.__doc__,
     )
     shop.add_argument("--port", type=port, default=12113, help="port on 127.0.0.1 (12113)")
     shop.add_argument(

@@ -159,7 +159,7 @@ class Listener:
             try:
                 self._apply(event)
             except Exception as exc:  # keep listening; the next sync reads what was missed
-                self.out(f"{_now()}  !!! {event['type']} [{event['id']}] not applied: {exc}")
+                self.out(f"{_now()}  !!! {event['type']} [{event['id']}] failed: {exc}")
             with self._done:
                 self._queued.discard(event["id"])
                 self._applied += 1

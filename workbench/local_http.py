@@ -7,6 +7,7 @@ never a traceback. An application is a function from Request to Reply.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import socket
 import ssl
@@ -184,6 +185,9 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
         if still_valid.returncode == 0:
             return certificate, key
     folder.mkdir(parents=True, exist_ok=True)
+    # private from the start: openssl writes into this file, and an older one is narrowed too
+    os.close(os.open(key, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
+    key.chmod(0o600)
     made = subprocess.run(
         [
             openssl,
@@ -210,5 +214,4 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     if made.returncode != 0:
         reason = (made.stderr.strip().splitlines() or ["no message"])[-1]
         raise WorkbenchError(f"openssl could not make a self-signed certificate: {reason}")
-    key.chmod(0o600)
     return certificate, key

@@ -538,6 +538,8 @@ def test_the_shops_orders_reconcile(wb):
 def test_the_shop_over_https_and_its_bad_requests(wb):
     with running(wb, https=True, out=Lines()) as shop:
         certificate = str(wb.settings.data_dir / "demo-shop-tls" / "certificate.pem")
+        key = wb.settings.data_dir / "demo-shop-tls" / "key.pem"
+        assert key.stat().st_mode & 0o777 == 0o600
         assert shop.url.startswith("https://127.0.0.1:")
         home = requests.get(shop.url, verify=certificate, timeout=30)
         assert home.status_code == 200 and "12.50 USD" in home.text
