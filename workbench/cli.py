@@ -600,7 +600,11 @@ def parser() -> argparse.ArgumentParser:
     notebooks = commands.add_parser(
         "lab", help="JupyterLab on notebooks/ with this environment", description=lab.__doc__
     )
-    notebooks.add_argument("--port", type=int, help="port (default: JupyterLab's, 8888)")
+    notebooks.add_argument(
+        "--port",
+        type=_number(int, 1, 65535, "a port (1 to 65535)"),
+        help="port (default: JupyterLab's, 8888)",
+    )
     notebooks.add_argument("--no-browser", action="store_true", help="do not open a browser")
     notebooks.set_defaults(run=lab)
 
