@@ -11,6 +11,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -308,25 +309,21 @@ def test_listener_and_sync_agree(wb, raw, sandbox_server, account_key):
     assert c.webhook_endpoints.list().data == []  # removed when the listener stopped
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class TestCommand:
-    def start(self, sandbox_server, account_key, tmp_path, *args, **env):
-        environ = {
-            k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "WORKBENCH_"))
-        }
-        environ.update(environment(sandbox_server, account_key, tmp_path / "data", **env))
+    @staticmethod
+    def spawn(environ: dict, *args: str):
+        """`workbench ARGS` as a process with only `environ`'s STRIPE_/WORKBENCH_ variables,
+        and a queue of its output lines."""
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "WORKBENCH_"))}
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "workbench.cli",
-                "listen",
-                "--account",
-                account_name(account_key),
-                "--port",
-                "0",
-                *args,
-            ],
-            env=environ,
+            [sys.executable, "-m", "workbench.cli", *args],
+            env={**clean, **environ},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -336,6 +333,12 @@ class TestCommand:
             target=lambda: [lines.put(line) for line in process.stdout], daemon=True
         ).start()
         return process, lines
+
+    def start(self, sandbox_server, account_key, tmp_path, *args, **env):
+        return self.spawn(
+            environment(sandbox_server, account_key, tmp_path / "data", **env),
+            *("listen", "--account", account_name(account_key), "--port", "0", *args),
+        )
 
     @staticmethod
     def next_line(lines: queue.Queue, fragment: str, seen: list[str]) -> str:
@@ -408,6 +411,76 @@ class TestCommand:
         assert (
             err.startswith("workbench: error: set STRIPE_WEBHOOK_SECRET") and err.count("\n") == 1
         )
+
+    def test_with_stripe_it_verifies_with_the_secret_in_dotenv(
+        self, sandbox_server, account_key, tmp_path, client
+    ):
+        """A test key (the sandbox's, standing in for Stripe: the profile is `test`), an
+        endpoint made beforehand (as in the Dashboard, or by `stripe listen`) and its secret
+        in .env: the listener registers nothing, verifies with that secret, leaves the
+        endpoint alone, and refuses what another secret signed."""
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/webhooks"
+        endpoint = client.v1.webhook_endpoints.create(params={"url": url, "enabled_events": ["*"]})
+        dotenv = tmp_path / ".env"
+        dotenv.write_text(
+            f"STRIPE_API_KEY={account_key}\nSTRIPE_API_BASE={sandbox_server.url}\n"
+            f"STRIPE_WEBHOOK_SECRET={endpoint.secret}\n"
+        )
+        process, lines = self.spawn(
+            {"WORKBENCH_ENV_FILE": str(dotenv), "WORKBENCH_DATA_DIR": str(tmp_path / "data")},
+            *("listen", "--port", str(port)),
+        )
+        seen: list[str] = []
+        try:
+            ready = self.next_line(lines, "listening on", seen)
+            assert f"{url} for 'default' (Stripe; secret whsec_...{endpoint.secret[-4:]})" in ready
+            charge = client.v1.charges.create(
+                params={"amount": 700, "currency": "usd", "source": "tok_visa"}
+            )
+            line = self.next_line(lines, "charge.succeeded", seen)
+            assert charge.id and "stored, 1 object read again" in line
+            forged = deliver(url, json.dumps({"object": "event"}), secret=SECRET)
+            assert forged.status_code == 400
+            self.next_line(lines, "x-- rejected", seen)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        assert [e.id for e in client.v1.webhook_endpoints.list().data] == [endpoint.id]
+        assert endpoint.secret not in "".join(seen) + out + err
+        settings = config.load(
+            {"WORKBENCH_ENV_FILE": str(dotenv), "WORKBENCH_DATA_DIR": str(tmp_path / "data")}
+        )
+        wb = workbench.connect(settings=settings, seed=False)
+        assert wb.profile == "test"
+        api = api_listing(sandbox_server.url, account_key)
+        assert stored(wb)["charges"] == api["charges"]
+
+    def test_demo_shop_over_https_as_users_run_it(
+        self, sandbox_server, account_key, tmp_path, client
+    ):
+        """`workbench demo-shop --https`: served with the certificate it made (trusted for
+        127.0.0.1 when told to), its receiver registered while it runs, gone after."""
+        data = tmp_path / "data"
+        process, lines = self.spawn(
+            environment(sandbox_server, account_key, data),
+            *("demo-shop", "--account", account_name(account_key), "--port", "0", "--https"),
+        )
+        seen: list[str] = []
+        try:
+            ready = self.next_line(lines, "demo shop on", seen)
+            url = re.search(r"demo shop on (https://127\.0\.0\.1:\d+)", ready)[1]
+            certificate = data / "demo-shop-tls" / "certificate.pem"
+            home = requests.get(url, verify=str(certificate), timeout=30)
+            assert home.status_code == 200 and "12.50 USD" in home.text
+            assert len(client.v1.webhook_endpoints.list().data) == 1
+        finally:
+            process.send_signal(signal.SIGTERM)
+            out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        assert "Traceback" not in out + err
+        assert client.v1.webhook_endpoints.list().data == []
 
     @pytest.mark.parametrize(
         ("secret", "message"),
@@ -533,6 +606,38 @@ def test_the_shops_orders_reconcile(wb):
     assert order_analysis.discrepancies(matched, unknown).empty
     failed = charges[charges["status"] == "failed"]
     assert len(failed) == 2  # the two declines, kept by Stripe, are not payments
+
+
+def test_the_success_page_says_paid_only_after_the_webhook(wb):
+    """The customer is back from Checkout and the API has the session paid, and the webhook
+    has been acknowledged but not applied (the receiver's worker waits for the sync lock
+    held here): the page says waiting and the order is not in the orders file. Once the
+    webhook is applied the page says paid."""
+    with running(wb, out=Lines()) as shop:
+        checkout = requests.post(
+            f"{shop.url}/checkout", data={"sku": "mug"}, allow_redirects=False, timeout=30
+        )
+        with wb.store.sync_lock(wb.partition()):
+            paid = requests.post(
+                checkout.headers["Location"], data=CARD, allow_redirects=False, timeout=30
+            )
+            back = paid.headers["Location"]
+            session_id = back.split("session_id=", 1)[1]
+            assert wb.client.v1.checkout.sessions.retrieve(session_id).payment_status == "paid"
+
+            def acknowledged() -> bool:
+                completed = wb.client.v1.events.list(
+                    params={"type": "checkout.session.completed"}
+                ).data
+                return bool(completed) and completed[0].pending_webhooks == 0
+
+            wait_until(acknowledged, "the shop to acknowledge checkout.session.completed")
+            waiting = requests.get(back, timeout=30).text
+            assert 'id="status">waiting for the payment to be confirmed<' in waiting
+            order = re.search(r'id="order">(WEB-\w+)<', waiting)[1]
+            assert shop.orders.status(order) is None
+        assert re.search(r'id="order">(WEB-\w+)<', paid_page(back))[1] == order
+        assert shop.orders.status(order) == "paid"
 
 
 def test_the_shop_over_https_and_its_bad_requests(wb):
