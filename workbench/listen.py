@@ -22,6 +22,7 @@ exit; with Stripe, which cannot reach 127.0.0.1, deliveries come through `stripe
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import threading
 import time
@@ -78,15 +79,26 @@ class Verifier:
             and isinstance(event["data"].get("object"), dict)
         ):
             raise Rejected("the body is not an event")
+        signed = _signed_content(payload, header)
         now = time.time()
         with self._lock:
             for seen, at in list(self._seen.items()):
                 if at < now - self.tolerance:
                     del self._seen[seen]
-            if header in self._seen:
+            if signed in self._seen:
                 raise Rejected("replayed: this signature was already delivered")
-            self._seen[header] = now
+            self._seen[signed] = now
         return event
+
+
+def _signed_content(payload: bytes, header: str) -> str:
+    """What a verified signature signs, `t.payload`, hashed: the same however the header
+    around it is reshaped (elements reordered, a second v1 or a v0 added, the time written
+    with leading zeros), so a captured delivery cannot be replayed by rewriting its header.
+    The header is read as the official client reads it: the first `t`, as an integer."""
+    items = [item.split("=", 2) for item in header.split(",")]
+    moment = int(next(item[1] for item in items if item[0] == "t"))
+    return hashlib.sha256(f"{moment}.".encode() + payload).hexdigest()
 
 
 class Listener:

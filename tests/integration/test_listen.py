@@ -135,13 +135,21 @@ class TestSignatures:
             header=valid.request.headers["Stripe-Signature"],
         )
         stale = deliver(url, payload, at=now - 301)
-        replayed = deliver(url, payload, header=valid.request.headers["Stripe-Signature"])
-        for answer in (forged, tampered, stale, replayed):
+        header = valid.request.headers["Stripe-Signature"]
+        replayed = deliver(url, payload, header=header)
+        moment, signature = header.split(",")
+        reshaped = [  # the captured signature in a header written otherwise
+            deliver(url, payload, header=f"{signature},{moment}"),
+            deliver(url, payload, header=f"t=0{moment[2:]},{signature}"),
+            deliver(url, payload, header=f"{header},v1={'0' * 64},v0={'1' * 64}"),
+        ]
+        for answer in (forged, tampered, stale, replayed, *reshaped):
             assert answer.status_code == 400 and answer.text.startswith("rejected: ")
-        assert "replayed" in replayed.text
+        for answer in (replayed, *reshaped):
+            assert "replayed" in answer.text
         assert "Timestamp outside the tolerance zone" in stale.text
         rejected = [line for line in lines if "x-- rejected" in line]
-        assert len(rejected) == 4
+        assert len(rejected) == 7
         assert SECRET not in "".join(lines)
 
         listener.wait(1)
