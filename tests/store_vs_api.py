@@ -94,9 +94,16 @@ def stored(wb: workbench.Session) -> dict[str, dict[str, dict]]:
     return found
 
 
+def delivery_state(event: dict) -> dict:
+    """An event without `pending_webhooks`: the count of its deliveries not yet acknowledged
+    changes after the event is made, with no event of its own to say so."""
+    return {key: value for key, value in event.items() if key != "pending_webhooks"}
+
+
 def assert_same(expected: dict, actual: dict) -> None:
-    """Equal, object for object. Events may be more (the store keeps those Stripe dropped
-    after 30 days) and so may customers: a deleted one stays, marked deleted."""
+    """Equal, object for object (events apart from their delivery count). Events may be
+    more (the store keeps those Stripe dropped after 30 days) and so may customers: a
+    deleted one stays, marked deleted."""
     for name in expected:
         if name in ("events", "customers"):
             extra = set(actual[name]) - set(expected[name])
@@ -106,7 +113,10 @@ def assert_same(expected: dict, actual: dict) -> None:
         else:
             assert set(actual[name]) == set(expected[name]), name
         for object_id, obj in expected[name].items():
-            assert actual[name][object_id] == obj, (name, object_id)
+            if name == "events":
+                assert delivery_state(actual[name][object_id]) == delivery_state(obj), object_id
+            else:
+                assert actual[name][object_id] == obj, (name, object_id)
 
 
 def stored_rows(data_dir) -> int:

@@ -440,6 +440,63 @@ def report_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _url(text: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/?#]+([/?#]\S*)?", text):
+        raise argparse.ArgumentTypeError(f"{text[:100]!r} is not an http(s) URL")
+    return text
+
+
+def _serve_until_stopped() -> None:
+    """Block until Ctrl-C or SIGTERM, which both end in KeyboardInterrupt, so that what the
+    caller's `with` made (a registered webhook endpoint) is undone."""
+    import signal
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    while True:
+        signal.pause()
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def listen(args: argparse.Namespace) -> int:
+    """Receive webhooks on 127.0.0.1 and keep the local store current: each delivery's
+    Stripe-Signature checked (forged, stale or replayed: 400), each event stored once and the
+    objects it names read again from the API, one line per event. With the sandbox it
+    registers its own endpoint (removed on exit); with Stripe the endpoint secret is
+    STRIPE_WEBHOOK_SECRET (e.g. from `stripe listen --forward-to`)."""
+    from workbench.listen import listening
+
+    session = workbench.connect(args.account)
+    try:
+        with listening(session, port=args.port, forward_to=args.forward_to, out=_say):
+            _serve_until_stopped()
+    except KeyboardInterrupt:
+        _say("listener stopped")
+    return 0
+
+
+def demo_shop(args: argparse.Namespace) -> int:
+    """A minimal merchant site for Checkout end to end: products, a Pay button that creates a
+    Checkout Session server-side, a success page that says "paid" only once the webhook has,
+    and the legacy token flow. Paid orders go into the account's orders file."""
+    from workbench.shop import running
+
+    session = workbench.connect(args.account)
+    try:
+        with running(
+            session, port=args.port, https=args.https, webhook_port=args.webhook_port, out=_say
+        ):
+            _serve_until_stopped()
+    except KeyboardInterrupt:
+        _say("demo shop stopped")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with its refusals on one line (its own print the usage first)."""
 
@@ -599,6 +656,45 @@ def parser() -> argparse.ArgumentParser:
     )
     notebooks.add_argument("--no-browser", action="store_true", help="do not open a browser")
     notebooks.set_defaults(run=lab)
+
+    port = _number(int, 0, 65535, "a port (0 to 65535)")
+    served = argparse.ArgumentParser(add_help=False)  # what listen and demo-shop share
+    served.add_argument(
+        "--account", type=_account, help="a named account (default: the default account)"
+    )
+    receiver = commands.add_parser(
+        "listen",
+        parents=[served],
+        help="receive webhooks into the local store",
+        description=listen.__doc__,
+    )
+    receiver.add_argument("--port", type=port, default=12112, help="port on 127.0.0.1 (12112)")
+    receiver.add_argument(
+        "--forward-to",
+        type=_url,
+        metavar="URL",
+        help="also POST each event there, signed with STRIPE_WEBHOOK_SECRET",
+    )
+    receiver.set_defaults(run=listen)
+
+    shop = commands.add_parser(
+        "demo-shop",
+        parents=[served],
+        help="a minimal merchant site using Checkout",
+        description=demo_shop.__doc__,
+    )
+    shop.add_argument("--port", type=port, default=12113, help="port on 127.0.0.1 (12113)")
+    shop.add_argument(
+        "--https", action="store_true", help="serve TLS with a self-signed certificate (openssl)"
+    )
+    shop.add_argument(
+        "--webhook-port",
+        type=port,
+        default=0,
+        help="port of its webhook receiver (default: any free one; with Stripe, the one "
+        "`stripe listen --forward-to` uses)",
+    )
+    shop.set_defaults(run=demo_shop)
 
     box = commands.add_parser(
         "sandbox",

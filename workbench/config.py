@@ -21,13 +21,14 @@ from workbench.exceptions import ConfigError
 PROJECT_ROOT = Path(os.environ.get("WORKBENCH_ROOT") or Path(__file__).resolve().parent.parent)
 DEFAULT_SANDBOX_KEY = sandbox.DEFAULT_KEY
 KEY_PATTERN = re.compile(r"^(sk|rk)_(test|live)_[0-9A-Za-z_]+$")
+WEBHOOK_SECRET_PATTERN = re.compile(r"^whsec_[0-9A-Za-z]+$")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 ACCOUNT_KEY_PREFIX = "STRIPE_API_KEY__"
 
 
 def redact(key: str) -> str:
-    """`sk_live_...abcd`: enough to tell keys apart, never enough to use one."""
-    match = re.match(r"^([a-z]{2,3}_(?:test|live)_)", key or "")
+    """`sk_live_...abcd`, `whsec_...abcd`: enough to tell secrets apart, never to use one."""
+    match = re.match(r"^([a-z]{2,3}_(?:test|live)_|whsec_)", key or "")
     prefix = match.group(1) if match else ""
     return f"{prefix}...{key[-4:]}" if len(key) > len(prefix) + 8 else f"{prefix}..."
 
@@ -81,6 +82,10 @@ class Settings:
     accounts: dict[str, Account] = field(repr=False)
     sandbox_key: str = field(default=DEFAULT_SANDBOX_KEY, repr=False)
     allow_live_writes: bool = False
+    # STRIPE_WEBHOOK_SECRET: what `workbench listen` verifies Stripe's deliveries with (the
+    # endpoint's signing secret, or the one `stripe listen` prints), and signs what it
+    # forwards with.
+    webhook_secret: ApiKey | None = field(default=None, repr=False)
 
     def account(self, name: str | None = None) -> Account:
         name = (name or "default").lower()
@@ -178,6 +183,13 @@ def load(environ: dict[str, str] | None = None) -> Settings:
                 name, ApiKey(value.strip()), _profile(variable, value), api_base
             )
 
+    webhook_secret = (values.get("STRIPE_WEBHOOK_SECRET") or "").strip() or None
+    if webhook_secret and not WEBHOOK_SECRET_PATTERN.match(webhook_secret):
+        raise ConfigError(
+            "STRIPE_WEBHOOK_SECRET is not a webhook signing secret: expected whsec_ followed "
+            "by letters and digits"
+        )
+
     return Settings(
         root=PROJECT_ROOT,
         data_dir=data_dir,
@@ -187,6 +199,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         allow_live_writes=_flag(
             "WORKBENCH_ALLOW_LIVE_WRITES", values.get("WORKBENCH_ALLOW_LIVE_WRITES")
         ),
+        webhook_secret=ApiKey(webhook_secret) if webhook_secret else None,
     )
 
 

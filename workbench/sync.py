@@ -660,14 +660,25 @@ class Sync:
         )
 
     def _apply_changes(self, cursors: dict[str, int], *, from_store: bool) -> None:
-        """Read again every object that an event since its type's cursor says changed, unless
-        this run's listing fetched it (after the newest event was noted)."""
+        """Read again every object that an event since its type's cursor says changed."""
+        events = [
+            event
+            for event in self._events_since(cursors, from_store)
+            if event["created"] >= cursors[CHANGED_KIND[event["type"]]] - self.lookback
+        ]
+        self.report.refreshed += self.refresh(events)
+
+    def refresh(self, events: Iterable[dict]) -> int:
+        """Read again from the API every synced object these events say changed (never
+        taking the event's snapshot, which may be older), unless this run's listing fetched
+        it after the newest event was noted; how many were read. The webhook listener
+        (workbench.listen) calls this for the events it receives, holding the sync lock."""
         changed: dict[tuple[str, str], dict] = {}
-        for event in self._events_since(cursors, from_store):
-            name = CHANGED_KIND[event["type"]]
-            obj = event["data"]["object"]
-            if event["created"] < cursors[name] - self.lookback:
+        for event in events:
+            name = CHANGED_KIND.get(event["type"])
+            if name is None:
                 continue
+            obj = event["data"]["object"]
             object_id = obj["id"] if obj.get("object") == KINDS[name].object else obj["customer"]
             if object_id not in self._listed.get(name, ()):
                 key = (name, object_id)
@@ -677,7 +688,7 @@ class Sync:
             jobs = [(name, object_id, obj) for (name, object_id), obj in changed.items()]
             with ThreadPoolExecutor(min(self.threads, len(jobs))) as pool:
                 list(pool.map(lambda job: self._reread(*job), jobs))
-        self.report.refreshed += len(changed)
+        return len(changed)
 
     def _events_since(self, cursors: dict[str, int], from_store: bool) -> list[dict]:
         low = min(cursors.values()) - self.lookback

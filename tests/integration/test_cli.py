@@ -142,6 +142,8 @@ def test_serve_with_faults_from_flags(tmp_path):
         ["sandbox", "reset"],
         ["sandbox", "advance"],
         ["sandbox", "seed"],
+        ["listen"],
+        ["demo-shop"],
     ],
 )
 def test_help_everywhere(command):
@@ -167,6 +169,8 @@ BAD_VALUES = {
     "--data-dir": [""],
     "--api-key": ["garbage", "sk_live_workbench", "sk_test_", "sk_test_a b"],
     "--port": ["99999", "-1", "nan", "http", "\u0661\u0662"],
+    "--webhook-port": ["99999", "-1", "nan"],
+    "--forward-to": ["127.0.0.1:4242/webhooks", "ftp://example.com/", "", "http://", "http://a b"],
     "--latency-ms": ["nan", "inf", "-1", "1e309", "70000"],
     "--jitter-ms": ["nan", "inf", "-5"],
     "--rate-limit": ["nan", "inf", "-1", "0.5"],
@@ -205,8 +209,34 @@ def _bad_usage():
                     yield [*command, f"{option}={value}"]
 
 
+def _never_run(args: argparse.Namespace) -> int:
+    raise AssertionError(f"a bad value was accepted and `{args.command}` would have run")
+
+
+@pytest.fixture
+def commands_never_run(monkeypatch):
+    """Every command swapped for one that fails at once: a value let through fails the test
+    instead of starting a server or JupyterLab (the CI run that hung for 90 minutes)."""
+    made = cli.parser
+
+    def guarded() -> argparse.ArgumentParser:
+        parser = made()
+        for _, sub in _commands(parser):
+            if sub.get_default("run") is not None:
+                sub.set_defaults(run=_never_run)
+        return parser
+
+    monkeypatch.setattr(cli, "parser", guarded)
+
+
+def test_a_value_let_through_fails_at_once(commands_never_run):
+    for argv in (["listen", "--port", "0"], ["lab", "--port", "8888"], ["demo-shop"]):
+        with pytest.raises(AssertionError, match="would have run"):
+            cli.main(argv)
+
+
 @pytest.mark.parametrize("argv", list(_bad_usage()), ids=" ".join)
-def test_every_option_refuses_bad_values(argv, capsys):
+def test_every_option_refuses_bad_values(argv, capsys, commands_never_run):
     """Checked as parsed: exit 2 and one line, before any work is done."""
     with pytest.raises(SystemExit) as stopped:
         cli.main(argv)
@@ -230,6 +260,11 @@ def test_every_option_refuses_bad_values(argv, capsys):
         ["sandbox", "advance"],
         ["report", "monthly", "--month", "0000-01"],
         ["sandbox", "reset", "--account", "../escaped"],
+        ["listen", "--port", "99999"],
+        ["listen", "--forward-to", "ftp://example.com/"],
+        ["demo-shop", "--port", "-1"],
+        ["demo-shop", "--webhook-port", "nan"],
+        ["lab", "--port", "0"],
     ],
     ids=" ".join,
 )

@@ -151,3 +151,15 @@ def test_live_writes_flag(tmp_path):
     )
     with pytest.raises(ConfigError, match="WORKBENCH_ALLOW_LIVE_WRITES must be 1 or 0"):
         config.load({"WORKBENCH_ALLOW_LIVE_WRITES": "maybe"})
+
+
+def test_webhook_secret_is_read_checked_and_redacted(tmp_path):
+    secret = "whsec_" + "Q1w2E3r4" * 4
+    settings = config.load({"STRIPE_WEBHOOK_SECRET": secret, "WORKBENCH_DATA_DIR": str(tmp_path)})
+    assert settings.webhook_secret.reveal() == secret
+    assert repr(settings.webhook_secret) == "whsec_..." + secret[-4:]
+    assert secret[6:-4] not in repr(settings)
+    assert config.load({"WORKBENCH_DATA_DIR": str(tmp_path)}).webhook_secret is None
+    with pytest.raises(ConfigError, match="not a webhook signing secret") as caught:
+        config.load({"STRIPE_WEBHOOK_SECRET": "sk_test_" + "x" * 20})
+    assert "x" * 20 not in str(caught.value)

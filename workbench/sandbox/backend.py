@@ -11,10 +11,13 @@ import functools
 import pickle
 import random
 import string
+from collections.abc import Callable
+from typing import TypeVar
 
-from workbench.sandbox.exceptions import ResourceMissing
+from workbench.sandbox.exceptions import ResourceMissing, SandboxError
 from workbench.sandbox.state import AccountState, loads
 
+T = TypeVar("T")
 API_VERSION = "2026-10-28.endive"
 EVENT_RETENTION = 30 * 86400
 _SORTED = string.digits + string.ascii_uppercase + string.ascii_lowercase  # in ASCII order
@@ -65,8 +68,12 @@ class Backend:
         request_id: str | None = None,
         idempotency_key: str | None = None,
         origin: str | None = None,
+        pages: str | None = None,
     ):
         self.store = store
+        # Where the sandbox serves this account's pages (a Checkout Session's `url` points
+        # there); None outside a request (the clock, the seed).
+        self.pages = pages
         self.now = store.now() if now is None else now
         self.rng = rng or _SYSTEM_RANDOM
         self.request_id = request_id
@@ -138,6 +145,22 @@ class Backend:
                 "INSERT INTO deliveries (event, endpoint, next_attempt) VALUES (?, ?, 0)",
                 (event["id"], endpoint["id"]),
             )
+
+    def attempt(self, work: Callable[[], T]) -> T:
+        """`work()` inside a savepoint: a SandboxError undoes its writes (and is raised
+        again), unless it is one that Stripe keeps (a declined charge is stored as failed)."""
+        conn = self.store.conn
+        conn.execute("SAVEPOINT request")
+        try:
+            result = work()
+        except SandboxError as exc:
+            if not exc.persists:
+                conn.execute("ROLLBACK TO request")
+                self.events_written.clear()
+            conn.execute("RELEASE request")
+            raise
+        conn.execute("RELEASE request")
+        return result
 
     def change(self, obj: dict, *events: str, **columns) -> Change:
         """The one way to change a stored object: `with backend.change(charge,

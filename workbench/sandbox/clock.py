@@ -14,7 +14,14 @@ import time
 
 from workbench.sandbox import ledger
 from workbench.sandbox.backend import EVENT_RETENTION, Backend
-from workbench.sandbox.models import charges, disputes, payment_intents, payouts, reporting
+from workbench.sandbox.models import (
+    charges,
+    checkout_sessions,
+    disputes,
+    payment_intents,
+    payouts,
+    reporting,
+)
 from workbench.sandbox.state import AccountState
 
 IDEMPOTENCY_RETENTION = 24 * 3600
@@ -27,6 +34,7 @@ DUE_HANDLERS = (
     ("payment_intent", payment_intents.expire),
     ("dispute", disputes.expire),
     ("reporting.report_run", reporting.finish),
+    ("checkout.session", checkout_sessions.expire_due),
 )
 
 

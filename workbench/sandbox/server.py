@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from workbench.sandbox import clock, urls, webhooks
+from workbench.sandbox import clock, pages, urls, webhooks
 from workbench.sandbox.backend import API_VERSION, Backend, new_id
 from workbench.sandbox.exceptions import (
     ApiError,
@@ -100,6 +100,7 @@ class Api:
         self._stores: dict[str, AccountState] = {}
         self._lock = threading.Lock()
         self.deliveries = webhooks.Deliverer(self)
+        self.site: str | None = None  # where the HTTP server listens (set by HttpServer)
 
     def store(self, account: str) -> AccountState:
         """The account's state, opened (and made, the first time) on first use."""
@@ -118,6 +119,18 @@ class Api:
                         account_model.initialize(Backend(store), account)
                 self._stores[account] = store
             return self._stores[account]
+
+    def existing_store(self, account: str) -> AccountState | None:
+        """The account's state if the account exists: the pages, which take no key, never
+        make one."""
+        path = self.data_dir / "sandbox" / f"{account}.sqlite3"
+        if not ACCOUNT_NAME.fullmatch(account) or not path.is_file():
+            return None
+        return self.store(account)
+
+    def pages_url(self, account: str) -> str | None:
+        """Where this server shows an account's pages (sandbox/pages.py)."""
+        return f"{self.site}{pages.PREFIX}{account}" if self.site else None
 
     def stores(self) -> list[AccountState]:
         with self._lock:
@@ -182,6 +195,8 @@ class Api:
         return response
 
     def _handle(self, request: Request) -> Response:
+        if request.path.startswith(pages.PREFIX):
+            return Response(*pages.handle(self, request))
         is_api = request.path.startswith("/v1/")
         if is_api:
             self.injector.delay()
@@ -222,6 +237,7 @@ class Api:
             request_id=request.request_id,
             idempotency_key=key if request.method == "POST" else None,
             origin=request.origin,
+            pages=self.pages_url(account),
         )
         if request.method == "POST" and key:
             response = self._idempotent(
@@ -272,24 +288,18 @@ class Api:
             )
 
     def _run(self, route, backend: Backend, params: dict, path_args: dict):
-        """The handler inside a savepoint: an error undoes its writes, unless it is one that
-        Stripe keeps (a declined charge is stored as failed)."""
-        conn = backend.store.conn
-        conn.execute("SAVEPOINT request")
-        try:
+        """The handler inside a savepoint (Backend.attempt)."""
+
+        def answer():
             result = route.handler(backend, params, **path_args)
-            body = (
-                result
-                if isinstance(result, str | bytes)
-                else dumps(expand(backend, result, params.get("expand")))
-            )
+            if isinstance(result, str | bytes):
+                return result
+            return dumps(expand(backend, result, params.get("expand")))
+
+        try:
+            body = backend.attempt(answer)
         except SandboxError as exc:
-            if not exc.persists:
-                conn.execute("ROLLBACK TO request")
-                backend.events_written.clear()
-            conn.execute("RELEASE request")
             return exc.status, exc.body(backend.request_id), dict(exc.headers)
-        conn.execute("RELEASE request")
         return 200, body, {}
 
     def _idempotent(
@@ -429,6 +439,7 @@ class HttpServer(ThreadingHTTPServer):
         self.client_timeout = client_timeout
         super().__init__(("127.0.0.1", port), _Handler)
         self.origin = f"http://127.0.0.1:{self.server_address[1]}"
+        api.site = f"http://127.0.0.1:{self.server_address[1]}"
 
     def handle_error(self, request, client_address):
         exc = sys.exc_info()[1]

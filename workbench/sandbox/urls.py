@@ -17,6 +17,7 @@ from workbench.sandbox.models import (
     account,
     balance,
     charges,
+    checkout_sessions,
     customers,
     disputes,
     events,
@@ -414,6 +415,83 @@ def _routes() -> list[Route]:
         r("GET", "/v1/reporting/report_runs/{report_run}", reporting.retrieve_run),
         r("GET", "/v1/files/{file}", reporting.retrieve_file),
         r("GET", "/v1/files/{file}/contents", reporting.contents, media_type="text/csv"),
+        # Checkout: sessions whose url is the sandbox's own payment page (sandbox/pages.py)
+        r(
+            "POST",
+            "/v1/checkout/sessions",
+            checkout_sessions.create,
+            {
+                "mode": Str(required=True, choices=("payment", "setup", "subscription")),
+                "line_items": ListOf(
+                    Obj(
+                        {
+                            "price": Str(),
+                            "price_data": Obj(
+                                {
+                                    "currency": Str(required=True),
+                                    "unit_amount": Int(minimum=0),
+                                    "product": Str(),
+                                    "product_data": Obj(
+                                        {
+                                            "name": Str(required=True),
+                                            "description": Str(),
+                                            "metadata": Metadata(),
+                                        }
+                                    ),
+                                    "tax_behavior": Str(
+                                        choices=("exclusive", "inclusive", "unspecified")
+                                    ),
+                                }
+                            ),
+                            "quantity": Int(minimum=1, maximum=999999),
+                        }
+                    )
+                ),
+                "success_url": Str(),
+                "cancel_url": Str(),
+                "customer": Str(),
+                "customer_email": Str(max_length=512),
+                "customer_creation": Str(choices=("always", "if_required")),
+                "client_reference_id": Str(max_length=200),
+                "metadata": Metadata(),
+                "payment_intent_data": Obj(
+                    {
+                        "capture_method": INTENT_UPDATE["capture_method"],
+                        "description": Str(),
+                        "metadata": Metadata(),
+                        "receipt_email": Str(),
+                        "statement_descriptor": DESCRIPTOR,
+                        "statement_descriptor_suffix": DESCRIPTOR,
+                        "transfer_group": Str(),
+                    }
+                ),
+                "payment_method_types": ListOf(Str(choices=("card",))),
+                "expires_at": Int(),
+                "locale": Str(),
+                "submit_type": Str(choices=("auto", "book", "donate", "pay", "subscribe")),
+                "ui_mode": Str(choices=("hosted_page",)),
+            },
+        ),
+        r(
+            "GET",
+            "/v1/checkout/sessions",
+            checkout_sessions.list_,
+            {**LIST, "customer": Str(), "payment_intent": Str(), "status": Str()},
+        ),
+        r("GET", "/v1/checkout/sessions/{session}", checkout_sessions.retrieve),
+        r(
+            "POST",
+            "/v1/checkout/sessions/{session}",
+            checkout_sessions.update,
+            {"metadata": Metadata()},
+        ),
+        r("POST", "/v1/checkout/sessions/{session}/expire", checkout_sessions.expire),
+        r(
+            "GET",
+            "/v1/checkout/sessions/{session}/line_items",
+            checkout_sessions.list_line_items,
+            {key: LIST[key] for key in ("limit", "starting_after", "ending_before")},
+        ),
         # beyond Stripe
         r("GET", "/_sandbox/clock", control.clock_state, control=True),
         r(
