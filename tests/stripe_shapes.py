@@ -8,6 +8,7 @@ until the sandbox returns it.
 from __future__ import annotations
 
 import ast
+import decimal
 import importlib
 import inspect
 import sys
@@ -92,6 +93,12 @@ def problems(value: object, hint: object, path: str) -> list[str]:
         return [] if ok else [f"{path}: {value!r} is not a number"]
     if hint is str:
         return [] if isinstance(value, str) else [f"{path}: {value!r} is not a string"]
+    if hint is decimal.Decimal:  # Stripe sends decimals as strings ("1250.5")
+        try:
+            decimal.Decimal(value if isinstance(value, str) else "x")
+        except decimal.InvalidOperation:
+            return [f"{path}: {value!r} is not a decimal string"]
+        return []
     if origin in (list, typing.List):  # noqa: UP006
         if not isinstance(value, list):
             return [f"{path}: expected a list"]
@@ -125,6 +132,7 @@ def problems(value: object, hint: object, path: str) -> list[str]:
 # asked for with expand[], so their absence is right (the client raises AttributeError).
 INCLUDABLE = {
     "Charge": {"refunds"},
+    "Invoice": {"payments"},
     "Customer": {
         "cash_balance",
         "invoice_credit_balance",

@@ -13,7 +13,7 @@ import time
 
 from workbench.sandbox import ledger
 from workbench.sandbox.backend import EVENT_RETENTION, Backend
-from workbench.sandbox.models import charges, disputes, payment_intents, payouts
+from workbench.sandbox.models import charges, disputes, payment_intents, payouts, renewals
 from workbench.sandbox.state import AccountState
 
 IDEMPOTENCY_RETENTION = 24 * 3600
@@ -25,7 +25,12 @@ DUE_HANDLERS = (
     ("charge", charges.expire),
     ("payment_intent", payment_intents.expire),
     ("dispute", disputes.expire),
+    # Billing, in this order at one instant: renewals, trials and expiries, then invoices
+    # (a renewal's invoice finalizes an hour later; retries run on their own schedule).
+    ("subscription", renewals.advance),
+    ("invoice", renewals.advance_invoice),
 )
+BILLING = frozenset(("subscription", "invoice"))
 
 
 def _next_due(store: AccountState, after: int) -> int | None:
@@ -51,18 +56,27 @@ def catch_up(store: AccountState, until: int | None = None) -> None:
         run(store, until)
 
 
-def run(store: AccountState, until: int, rng=None, events_from: int | None = None) -> None:
+def run(
+    store: AccountState,
+    until: int,
+    rng=None,
+    events_from: int | None = None,
+    billing_rng=None,
+) -> None:
     """Process every due instant up to `until`, in order (inside the caller's transaction).
     Events before `events_from` (default: 30 days before `until`) would be pruned, so they
-    are not written at all."""
+    are not written at all. Subscriptions and invoices draw from `billing_rng` (default
+    `rng`), so a seed's subscription book leaves the rest of its history as it was."""
     processed = _processed(store)
     while True:
         due = _next_due(store, processed)
         if due is None or due > until:
             break
+        keep = until - EVENT_RETENTION if events_from is None else events_from
         backend = Backend(store, now=due, rng=rng)
-        backend.keep_events_from = until - EVENT_RETENTION if events_from is None else events_from
-        _step(backend, processed)
+        billing = Backend(store, now=due, rng=billing_rng or rng)
+        backend.keep_events_from = billing.keep_events_from = keep
+        _step(backend, processed, billing)
         processed = due
     store.set_setting("processed_until", max(until, processed))
     store.conn.execute(
@@ -73,7 +87,7 @@ def run(store: AccountState, until: int, rng=None, events_from: int | None = Non
     )
 
 
-def _step(backend: Backend, previous: int) -> None:
+def _step(backend: Backend, previous: int, billing: Backend) -> None:
     now = backend.now
     if ledger.release_pending(backend, now) and backend.records_events():
         backend.emit("balance.available", ledger.balance(backend))
@@ -86,7 +100,7 @@ def _step(backend: Backend, previous: int) -> None:
     ).fetchall()
     for kind, handler in DUE_HANDLERS:
         for object_id in [object_id for object, object_id in due if object == kind]:
-            handler(backend, object_id)
+            handler(billing if kind in BILLING else backend, object_id)
 
 
 def advance(store: AccountState, seconds: int) -> dict:
