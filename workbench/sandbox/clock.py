@@ -87,6 +87,25 @@ def run(
     )
 
 
+def run_billing(store: AccountState, until: int, rng, events_from: int) -> None:
+    """Run only what falls due for subscriptions and invoices up to `until`, in order: a
+    seed plants subscription changes between the sandbox's own steps, and must not move
+    the rest of its history (inside the caller's transaction)."""
+    handlers = dict(DUE_HANDLERS)
+    while True:
+        row = store.conn.execute(
+            "SELECT due, object, id FROM objects INDEXED BY objects_due WHERE due <= ? "
+            "AND object IN ('subscription', 'invoice') "
+            "ORDER BY due, object = 'invoice', seq LIMIT 1",
+            (until,),
+        ).fetchone()
+        if row is None:
+            return
+        backend = Backend(store, now=row[0], rng=rng)
+        backend.keep_events_from = events_from
+        handlers[row[1]](backend, row[2])
+
+
 def _step(backend: Backend, previous: int, billing: Backend) -> None:
     now = backend.now
     if ledger.release_pending(backend, now) and backend.records_events():
