@@ -248,7 +248,7 @@ def main() -> None:
             f"{time.perf_counter() - started:.0f} s"
         )
         started = time.perf_counter()
-        review = MonthlyReview(wb, "2026-10", orders=directory / "orders.csv")
+        review = MonthlyReview(wb, "2026-10", orders=directory / "orders.csv").load()
         for name in ANALYSES:
             getattr(review, name)
         fast = time.perf_counter() - started
@@ -260,11 +260,13 @@ def main() -> None:
         started = time.perf_counter()
         naive = {}
         for name in ("charges", "balance_transactions"):
-            rows = wb.store.conn.execute(
-                f"SELECT data FROM {name} WHERE account = ? AND created >= ? AND created < ?",
-                (wb.partition(), START, START + 31 * DAY),
-            ).fetchall()
-            naive[name] = pd.json_normalize([orjson.loads(row[0]) for row in rows])
+            rows = wb.store.documents(
+                name,
+                wb.partition(),
+                "AND o.created >= ? AND o.created < ?",
+                (START, START + 31 * DAY),
+            )
+            naive[name] = pd.json_normalize([orjson.loads(data) for _, data in rows])
         slow = time.perf_counter() - started
         print(
             f"the naive way, only the month's charges and balance transactions parsed from JSON: "

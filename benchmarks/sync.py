@@ -193,11 +193,13 @@ def main() -> None:
     frame = frames.load(big, account, "balance_transactions", start, end)
     loaded = time.perf_counter() - started
     started = time.perf_counter()
-    rows = big.conn.execute(
-        "SELECT data FROM balance_transactions WHERE account = ? AND created >= ? AND created < ?",
-        (account, frames.moment(start, "start"), frames.moment(end, "end")),
-    ).fetchall()
-    naive_frame = pd.json_normalize([orjson.loads(row[0]) for row in rows])
+    rows = big.documents(
+        "balance_transactions",
+        account,
+        "AND o.created >= ? AND o.created < ?",
+        (frames.moment(start, "start"), frames.moment(end, "end")),
+    )
+    naive_frame = pd.json_normalize([orjson.loads(data) for _, data in rows])
     naive_seconds = time.perf_counter() - started
     print(
         f"a month of {len(frame):,} balance transactions into a frame: {loaded:.2f} s "

@@ -75,9 +75,7 @@ def stored(wb: workbench.Session) -> dict[str, dict[str, dict]]:
     partition = wb.partition()
     found = {}
     for name in (*DEFAULT_KINDS, "cards"):
-        rows = wb.store.conn.execute(
-            f"SELECT id, data FROM {name} WHERE account = ?", (partition,)
-        ).fetchall()
+        rows = wb.store.documents(name, partition)
         found[name] = {object_id: orjson.loads(data) for object_id, data in rows}
     found["payout_of"] = dict(
         wb.store.conn.execute(

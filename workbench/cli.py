@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import math
+import os
 import platform
 import re
 import sys
@@ -411,6 +412,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def lab(args: argparse.Namespace) -> int:
+    """Start JupyterLab on the notebooks, with this environment's Python as the kernel."""
+    import subprocess
+
+    notebooks = config.PROJECT_ROOT / "notebooks"
+    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={notebooks}"]
+    command += [f"--port={args.port}"] if args.port else []
+    command += ["--no-browser"] if args.no_browser else []
+    command += ["--ServerApp.allow_root=True"] if os.geteuid() == 0 else []  # containers, CI
+    print(f"workbench: JupyterLab on {notebooks}; start with 00_start_here.ipynb", file=sys.stderr)
+    return subprocess.call(command)
+
+
 def parser() -> argparse.ArgumentParser:
     main = _Parser(prog="workbench", description=" ".join(__doc__.split()))
     main.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -525,6 +539,17 @@ def parser() -> argparse.ArgumentParser:
         "--account", type=_account, help="a named account (default: the default account)"
     )
     any_notebook.set_defaults(run=report_run)
+
+    notebooks = commands.add_parser(
+        "lab", help="JupyterLab on notebooks/ with this environment", description=lab.__doc__
+    )
+    notebooks.add_argument(
+        "--port",
+        type=_number(int, 1, 65535, "a port (1 to 65535)"),
+        help="port (default: JupyterLab's, 8888)",
+    )
+    notebooks.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    notebooks.set_defaults(run=lab)
 
     box = commands.add_parser(
         "sandbox",

@@ -99,8 +99,12 @@ class Query:
             *kind.columns,
             *ASSIGNED.get(name, ()),
         ]
+        keys = []  # metadata keys asked for by name: no need to find which occur
         if fields is not None:
-            unknown = sorted(set(fields) - set(names) - {"metadata"})
+            keys = [f.removeprefix("metadata.") for f in fields if f.startswith("metadata.")]
+            unknown = sorted(
+                set(fields) - set(names) - {"metadata"} - {f"metadata.{k}" for k in keys}
+            )
             if unknown:
                 raise WorkbenchError(
                     f"{name} has no column {unknown[0]!r}: choose from {', '.join(names)}"
@@ -140,7 +144,8 @@ class Query:
                 return Column(n, n, "float")
             return Column(n, n, "text" if sql.get(n, "TEXT") == "TEXT" else "integer")
 
-        return cls(kind, [column(n) for n in names], " AND ".join(clauses), args)
+        query = cls(kind, [column(n) for n in names], " AND ".join(clauses), args)
+        return query.with_keys(keys) if keys and "metadata" in kind.columns else query
 
     @property
     def metadata(self) -> bool:
@@ -156,7 +161,8 @@ class Query:
     def with_keys(self, keys: list[str]) -> Query:
         """The metadata column replaced by one `metadata.<key>` text column per key, each
         value taken out by SQLite (the key bound, never spliced into the SQL)."""
-        columns = [c for c in self.columns if c.name != "metadata"] + [
+        columns = [c for c in self.columns if c.name != "metadata"]
+        columns += [
             Column(
                 f"metadata.{key}",
                 "(SELECT value FROM json_each(metadata) WHERE key = ?)",
@@ -184,7 +190,8 @@ def load(
 ) -> pd.DataFrame:
     """Objects of type `name` created in [start, end), as a typed DataFrame; a filter is a
     column's value, or a list of values it may have. `columns` narrows what is read (id and
-    created always come; "metadata" brings every `metadata.<key>`)."""
+    created always come; "metadata" brings every `metadata.<key>` that occurs, and
+    "metadata.<key>" that one key)."""
     query = Query.build(account, name, start, end, filters, columns)
     if query.metadata:
         keys = [row[0] for row in store.conn.execute(query.keys_sql(), query.args)]

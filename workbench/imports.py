@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from workbench.exceptions import WorkbenchError
@@ -13,6 +14,7 @@ from workbench.money import exponent
 from workbench.sandbox.currencies import SUPPORTED
 
 ORDER_COLUMNS = ("order_id", "created", "amount", "currency", "status")
+STATEMENT_COLUMNS = ("date", "description", "amount", "currency")
 
 
 class FileError(WorkbenchError):
@@ -88,27 +90,29 @@ def _moments(column: pd.Series, where: str, name: str) -> pd.Series:
 
 
 def _amounts(column: pd.Series, currency: pd.Series, where: str) -> pd.Series:
-    """Major-unit decimals as integer minor units, exactly: digits are shifted, never
-    multiplied as floats; more decimals than the currency has is an error."""
+    """Major-unit decimals as integer minor units, exactly: the digits are read as one
+    integer and shifted by powers of ten, never multiplied as floats; more decimals than the
+    currency has (other than trailing zeros) is an error."""
     text = column.str.strip()
-    parts = text.str.extract(r"^(?P<sign>-?)(?P<whole>\d+)(?:\.(?P<fraction>\d*))?$")
-    _first_bad(parts["whole"].isna(), where, "amount", column, "is not an amount (e.g. 10.50)")
-    _first_bad(parts["whole"].str.len() > 15, where, "amount", column, "is too large")
-    digits = currency.map(exponent)
-    fraction = parts["fraction"].fillna("")
-    too_long = fraction.str.rstrip("0").str.len() > digits
-    if too_long.any():
-        row = too_long.idxmax()
+    well_formed = text.str.fullmatch(r"-?\d{1,15}(?:\.\d{0,6})?").fillna(False)
+    _first_bad(~well_formed, where, "amount", column, "is not an amount (e.g. 10.50)")
+    digits = currency.map({code: exponent(code) for code in currency.unique()})
+    point = text.str.find(".")
+    decimals = (text.str.len() - point - 1).where(point >= 0, 0)
+    shown = text.str.rstrip("0").where(point >= 0, text)
+    significant = (shown.str.len() - point - 1).where(point >= 0, 0).clip(lower=0)
+    too_many = significant > digits
+    if too_many.any():
+        row = too_many.idxmax()
         raise FileError(
             f"{where}, row {row + 2}, column amount: {column[row]} {currency[row].upper()} has "
             f"more decimals than {currency[row].upper()}'s {digits[row]}"
         )
-    padded = [f"{f[:d]:0<{d}}" for f, d in zip(fraction, digits, strict=True)]
-    minor = (parts["whole"] + pd.Series(padded, index=parts.index)).astype("int64")
-    return minor.where(parts["sign"] != "-", -minor)
-
-
-STATEMENT_COLUMNS = ("date", "description", "amount", "currency")
+    number = text.str.replace(".", "", regex=False).astype("int64").to_numpy()
+    shift = (digits - decimals).to_numpy()
+    up = np.power(10, np.clip(shift, 0, None), dtype="int64")
+    down = np.power(10, np.clip(-shift, 0, None), dtype="int64")
+    return pd.Series(number * up // down, index=column.index, dtype="int64")
 
 
 def read_bank_statement(path: Path | str) -> pd.DataFrame:

@@ -11,6 +11,7 @@ Everything here is read from the store (sync first); `as_of` says when it was sy
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -33,9 +34,10 @@ from workbench.analyses import (
 )
 from workbench.money import as_major, to_major
 
-# How far before the month the review reads: a payout sweeps what became available a few
-# days earlier, and is in transit for a few days; five weeks covers both with room.
-BEFORE = timedelta(days=35)
+# How far before the month the review reads: a daily or weekly payout sweeps what became
+# available a few days earlier, and is in transit for a few days; two weeks covers both. A
+# payout that swept older items (a monthly schedule) has them read by payout.
+BEFORE = timedelta(days=14)
 # The month's own objects, as listed in the CSVs an accountant opens first.
 LISTINGS = {
     "charges": [
@@ -94,9 +96,8 @@ REPORTED = ("charges", "refunds", "disputes", "payouts", "balance_transactions",
 # What the analyses read of a charge (a million charges read faster without the rest).
 CHARGE_COLUMNS = (
     "amount amount_captured amount_refunded currency status captured refunded customer "
-    "payment_intent failure_code decline_code network_status card_brand card_funding "
-    "card_country card_last4 capture_before calculated_statement_descriptor "
-    "statement_descriptor statement_descriptor_suffix metadata"
+    "payment_intent decline_code card_brand card_funding card_country statement_descriptor "
+    "statement_descriptor_suffix metadata.order_id"
 ).split()
 
 
@@ -139,7 +140,16 @@ class MonthlyReview:
             orders=orders or session.orders_file,
             statement=statement or session.statement_file,
             **options,
-        )
+        ).load()
+
+    def load(self) -> MonthlyReview:
+        """Read the month's large inputs side by side: SQLite and the CSV reader do most of
+        their work outside Python's lock, so a second core shares it. Every analysis then
+        computes from what is in memory."""
+        inputs = ("_transactions_around", "_charges_around", "_all_orders", "refunds", "customers")
+        with ThreadPoolExecutor(len(inputs)) as pool:
+            list(pool.map(lambda name: getattr(self, name), inputs))
+        return self
 
     def previous(self) -> MonthlyReview:
         """The month before, read the same way (for figures side by side)."""
@@ -288,7 +298,7 @@ class MonthlyReview:
     @cached_property
     def open_authorizations(self) -> pd.DataFrame:
         """Authorizations still held when the store was synced, soonest deadline first."""
-        held = self._frame("charges", self.as_of - timedelta(days=8), columns=CHARGE_COLUMNS)
+        held = self._frame("charges", self.as_of - timedelta(days=8))
         return auth.open_authorizations(held, self.as_of)
 
     @cached_property

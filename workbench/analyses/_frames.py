@@ -61,11 +61,14 @@ class Rows:
 
     def __getitem__(self, column: str) -> pd.Series:
         values = self.table[column] if column in self.table else pd.Series(dtype=object)
-        if isinstance(values.dtype, pd.CategoricalDtype):
-            values = values.astype("object")
         if not len(values):
             return pd.Series([None] * len(self.index), index=self.index, dtype=object)
-        taken = values.to_numpy()[np.where(self.found, self.positions, 0)]
         if values.dtype == "int64":
+            taken = values.to_numpy()[np.where(self.found, self.positions, 0)]
             return pd.Series(pd.arrays.IntegerArray(taken, ~self.found), index=self.index)
-        return pd.Series(taken, index=self.index, dtype=values.dtype).where(self.found)
+        # An array's own take keeps its type (timestamps stay timestamps, not a million
+        # Python objects); -1 is a missing value.
+        taken = pd.Series(values.array.take(self.positions, allow_fill=True), index=self.index)
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            return taken.astype("object")
+        return taken

@@ -15,7 +15,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from workbench.analyses._frames import totals
+from workbench.analyses._frames import local_day, totals
 
 PAYOUT_CATEGORIES = ("payout", "payout_reversal")
 
@@ -96,3 +96,11 @@ def history(
     if max_amount is not None:
         keep &= transactions["amount"] <= max_amount
     return transactions[keep]
+
+
+def daily(transactions: pd.DataFrame, timezone: str) -> pd.DataFrame:
+    """Per day (the account's) and settlement currency: count, gross, fee and net."""
+    frame = transactions.assign(
+        day=local_day(transactions["created"], timezone), gross=transactions["amount"]
+    )
+    return totals(frame, ["day", "currency"], ["gross", "fee", "net"])

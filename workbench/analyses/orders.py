@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from workbench.analyses._frames import lookup, totals
+from workbench.analyses._frames import Rows, totals
 
 CLASSES = (
     "matched",
@@ -79,13 +79,13 @@ def _payments(charges: pd.DataFrame) -> pd.DataFrame:
 def match(orders: pd.DataFrame, charges: pd.DataFrame) -> pd.DataFrame:
     """Each order with what Stripe captured for it, its class, and the amount at stake
     (captured less expected: negative when Stripe has less)."""
-    paid = _payments(charges)
+    paid = Rows(_payments(charges), orders["order_id"])
     result = orders.copy()
     for column in ("captured", "refunded", "whole", "charges"):
-        result[column] = lookup(result["order_id"], paid[column]).fillna(0).astype("int64")
-    result["charge_ids"] = lookup(result["order_id"], paid["charge_ids"])
-    paid_currency = lookup(result["order_id"], paid["paid_currency"])
-    currencies = lookup(result["order_id"], paid["currencies"]).fillna(0)
+        result[column] = paid[column].fillna(0).astype("int64")
+    result["charge_ids"] = paid["charge_ids"]
+    paid_currency = paid["paid_currency"]
+    currencies = paid["currencies"].fillna(0)
     expected = result["amount"].where(result["status"].isin(SOLD), 0)
     result["difference"] = result["captured"] - expected
     other_currency = (currencies > 1) | (
