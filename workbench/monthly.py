@@ -96,7 +96,8 @@ REPORTED = ("charges", "refunds", "disputes", "payouts", "balance_transactions",
 # What the analyses read of a charge (a million charges read faster without the rest).
 CHARGE_COLUMNS = (
     "amount amount_captured amount_refunded currency status captured refunded customer "
-    "payment_intent decline_code card_brand card_funding card_country statement_descriptor "
+    "payment_intent failure_code decline_code network_status card_brand card_funding "
+    "card_country statement_descriptor "
     "statement_descriptor_suffix metadata.order_id"
 ).split()
 

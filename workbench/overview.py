@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 import workbench
-from workbench import exports, reports
+from workbench import exports, periods
 from workbench.analyses import charges, deposits, disputes, orders
 from workbench.store import KINDS
 from workbench.sync import DEFAULT_KINDS, KindState
@@ -78,7 +78,7 @@ def side_by_side(month: str | None, names: list[str] | None = None, settings=Non
     for name in names or sorted(settings.accounts):
         wb = workbench.connect(name, settings)
         wb.sync(progress=False)
-        period = reports.month_bounds(month, wb.timezone)
+        period = periods.month_bounds(month, wb.timezone)
         charged = wb.charges(period.start, period.end)
         volume = charges.refund_rate(charged).set_index("currency")["captured"]
         payouts = wb.payouts(period.start - pd.Timedelta(days=35), period.end)

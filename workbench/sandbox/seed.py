@@ -714,6 +714,10 @@ def seed(
     }
     if seeder.book:
         truth["subscriptions"] = seeder.book.truth()
+        # A subscriber whose trial lapses never saved a card: a customer without a default.
+        truth["customers_without_default"] = history.without_default + [
+            s.customer for s in seeder.book.subscribers if not s.card
+        ]
     if files is not None:
         write_orders(history, orders_path(files, name))
         truth["bank"] = write_statement(store, statement_path(files, name), seed=seed, until=until)
