@@ -243,6 +243,23 @@ class TestSubscriptions:
             "charge.succeeded",
         }
 
+    def test_a_renewal_still_a_draft_when_canceled_is_never_charged(self, client):
+        """Canceling stops automatic collection: the renewal drafted at the period's end
+        does not finalize an hour later and charge the customer for a period they left."""
+        price = recurring_price(client, 1000)
+        clock = clock_at(client)
+        customer = subscriber(client, clock)
+        subscription = subscribe(client, customer, price)
+        advance(client, clock, FEB + 60)
+        drafted = client.v1.subscriptions.retrieve(subscription.id).latest_invoice
+        client.v1.subscriptions.cancel(subscription.id)
+        advance(client, clock, FEB + 3 * HOUR)
+        invoice = client.v1.invoices.retrieve(drafted)
+        assert (invoice.status, invoice.auto_advance, invoice.amount_paid) == ("draft", False, 0)
+        assert invoice.automatically_finalizes_at is None
+        charged = client.v1.charges.list(params={"customer": customer.id}).data
+        assert [c.created for c in charged] == [JAN]  # the first period's, no other
+
     def test_a_trial_ends_in_its_first_paid_period(self, client):
         price = recurring_price(client, 900)
         clock = clock_at(client)

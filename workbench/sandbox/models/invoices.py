@@ -406,11 +406,14 @@ def _next_retry(backend: Backend, invoice: dict) -> int | None:
     return ahead[0] if ahead and invoice["attempt_count"] <= len(RETRY_DAYS) else None
 
 
-def stop_retrying(backend: Backend, invoice: dict) -> None:
-    """No more automatic attempts (its subscription ended or gave up)."""
-    if invoice["status"] == "open" and invoice["next_payment_attempt"] is not None:
+def stop_collecting(backend: Backend, invoice: dict) -> None:
+    """No more automatic finalizing or attempts, as when Stripe cancels a subscription
+    ("stops automatic collection of all finalized invoices")."""
+    if invoice["status"] in ("draft", "open") and invoice["auto_advance"]:
         with _change(backend, invoice, "invoice.updated"):
-            invoice["next_payment_attempt"] = None
+            invoice.update(auto_advance=False, next_payment_attempt=None)
+            if invoice["status"] == "draft":
+                invoice["automatically_finalizes_at"] = None
 
 
 def void(backend: Backend, invoice: dict) -> dict:

@@ -316,21 +316,24 @@ def _expire(backend: Backend, subscription: dict) -> None:
 
 
 def cancel(backend: Backend, subscription: dict, reason: str | None) -> None:
-    """Over now: waiting prorations dropped, open invoices no longer retried."""
+    """Over now: waiting prorations dropped, its invoices no longer collected."""
     with backend.change(subscription, "customer.subscription.deleted"):
         subscription.update(status="canceled", ended_at=backend.now)
         subscription["canceled_at"] = subscription["canceled_at"] or backend.now
         subscription["cancellation_details"]["reason"] = reason
     set_pending(backend, subscription, [])
-    for invoice in open_invoices(backend, subscription):
-        invoices.stop_retrying(backend, invoice)
+    for invoice in open_invoices(backend, subscription, "draft"):
+        invoices.stop_collecting(backend, invoice)
 
 
-def open_invoices(backend: Backend, subscription: dict) -> list[dict]:
+def open_invoices(backend: Backend, subscription: dict, *others: str) -> list[dict]:
+    """The subscription's open invoices (and those of the `other` statuses)."""
+    statuses = ("open", *others)
     rows = backend.store.conn.execute(
-        "SELECT data FROM objects WHERE object = 'invoice' AND customer = ? AND status = 'open' "
+        "SELECT data FROM objects WHERE object = 'invoice' AND customer = ? "
+        f"AND status IN ({', '.join('?' for _ in statuses)}) "
         "AND json_extract(data, '$.parent.subscription_details.subscription') = ?",
-        (subscription["customer"], subscription["id"]),
+        (subscription["customer"], *statuses, subscription["id"]),
     ).fetchall()
     return [loads(row[0]) for row in rows]
 
