@@ -21,10 +21,10 @@ LISTED = {name: KINDS[name].path for name in DEFAULT_KINDS}
 STORED = (*DEFAULT_KINDS, *(child.name for child in CHILDREN.values()))
 
 
-def seeded_account(server, name: str, **kwargs) -> str:
+def seeded_account(server, name: str, months: int = 2, **kwargs) -> str:
     """Seed a sandbox account of `server`; returns its key."""
     store = Api(server.data_dir, server.api_key).store(name)
-    seed.seed(store, until=UNTIL, months=2, seed=5, scale=0.3, name=name, **kwargs)
+    seed.seed(store, until=UNTIL, months=months, seed=5, scale=0.3, name=name, **kwargs)
     store.close()
     return f"{server.api_key}_{name}"
 
