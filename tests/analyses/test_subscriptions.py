@@ -118,6 +118,11 @@ INVOICES = pd.DataFrame(
              "attempt_count", "next_payment_attempt", "amount_due", "amount_paid", "paid_at",
              "starting_balance", "ending_balance"],
 )  # fmt: skip
+# Finalized (and first attempted) when their period starts; G's first invoice voided a day on.
+INVOICES["finalized_at"] = INVOICES["id"].map(LINES.groupby("invoice")["period_start"].min())
+INVOICES["voided_at"] = (
+    INVOICES["id"].map({"in_g1": at("2026-01-08")}).astype("datetime64[ns, UTC]")
+)
 MONTHS = months_between("2026-01", "2026-03")
 
 
@@ -191,6 +196,10 @@ def test_failed_renewals_by_hand():
     assert summary.loc["jpy", "recovery_rate"] == 1.0
     assert summary.loc["usd", "mrr_at_risk"] == 2667
     assert summary.loc["usd", "recovery_rate"] == 0.0  # nothing settled yet
+    # As of 12 February, A's renewal was still being retried, and C's not yet due
+    then = subs.failed_renewals(INVOICES, SUBSCRIPTIONS, LINES, PRICES, as_of=at("2026-02-12"))
+    assert then[["invoice", "outcome", "mrr"]].values.tolist() == [["in_a2", "retrying", 980]]
+    assert subs.recovery(then).set_index("currency").loc["jpy", "mrr_at_risk"] == 980
 
 
 def test_cohorts_by_hand(steps):

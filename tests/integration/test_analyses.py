@@ -376,9 +376,10 @@ def test_trials_and_failed_renewals_are_the_books(book, subscribed):
     ended = subscriptions.trials(frames["subscriptions"], as_of)
     outcomes = ended.groupby("outcome")["id"].agg(sorted).to_dict()
     assert outcomes == {k: sorted(v) for k, v in truth["trials"].items() if v}
-    failed = subscriptions.failed_renewals(
-        frames["invoices"], *(frames[n] for n in ("subscriptions", "invoice_line_items", "prices"))
-    )
+    inputs = [frames[n] for n in ("invoices", "subscriptions", "invoice_line_items", "prices")]
+    failed = subscriptions.failed_renewals(*inputs)
+    then = subscriptions.failed_renewals(*inputs, as_of=as_of)  # the truth's moment: the same
+    assert then.equals(failed)
     named = {"recovered": "recovered", "lost": "canceled", "retrying": "retrying"}
     found = sorted(
         (row.subscription, int(row.renewal.timestamp()), named[row.outcome], row.mrr)

@@ -257,11 +257,13 @@ def failed_renewals(
     subscriptions: pd.DataFrame,
     lines: pd.DataFrame,
     prices: pd.DataFrame,
+    as_of=None,
 ) -> pd.DataFrame:
-    """Renewal invoices whose payment failed at least once, with their outcome: recovered
-    (paid on a retry), retrying (open, another attempt scheduled), lost (the subscription
-    ended, or the invoice was given up: void or uncollectible) or unpaid (the subscription
-    left `unpaid`); `mrr` is what the renewal bills per month, at risk while it is retried."""
+    """Renewal invoices whose payment failed at least once, with their outcome as of
+    `as_of` (None: as stored): recovered (paid on a retry), retrying (not yet settled:
+    its MRR is at risk), lost (the subscription ended, or the invoice was voided or given
+    up as uncollectible) or unpaid (the subscription left `unpaid`); `mrr` is what the
+    renewal bills per month."""
     renewals = invoices[
         (invoices["billing_reason"].astype("object") == "subscription_cycle")
         & invoices["subscription"].notna()
@@ -269,28 +271,37 @@ def failed_renewals(
     status = renewals["status"].astype("object")
     failed = renewals[(renewals["attempt_count"] > 1) | status.isin(["open", "uncollectible"])]
     failed = failed[failed["attempt_count"] >= 1]
+    moment = pd.Timestamp(as_of) if as_of is not None else None
+    if moment is not None:  # first attempted (at finalizing) by then
+        failed = failed[failed["finalized_at"] <= moment]
     priced = lines_mrr(lines[lines["invoice"].isin(failed["id"])], prices)
     recurring = priced[~priced["proration"].astype(bool)]
     mrr = recurring.groupby("invoice")["mrr"].sum()
     renewal = recurring.groupby("invoice")["period_start"].min()
-    state = subscriptions.set_index("id")["status"].astype("object")
+    table = subscriptions.set_index("id")
+    state = table["status"].astype("object")
+    ended = table["ended_at"]
+
+    def by(when) -> bool:  # happened, and by `as_of`
+        return not pd.isna(when) and (moment is None or when <= moment)
+
     outcomes = []
     for row in failed.itertuples(index=False):
-        sub_status = state.get(row.subscription)
-        invoice_status = str(row.status)
-        if invoice_status == "paid":
+        if str(row.status) == "paid" and by(row.paid_at):
             outcomes.append("recovered")
-        elif sub_status == "unpaid":
-            outcomes.append("unpaid")
         elif (
-            invoice_status in ("void", "uncollectible")
-            or sub_status == "canceled"
-            or pd.isna(row.next_payment_attempt)
+            by(ended.get(row.subscription))
+            or by(row.voided_at)
+            or str(row.status) == "uncollectible"
         ):
             outcomes.append("lost")
+        elif state.get(row.subscription) == "unpaid":
+            outcomes.append("unpaid")
+        elif moment is None and pd.isna(row.next_payment_attempt):
+            outcomes.append("lost")  # no attempt left, and nothing collected it
         else:
             outcomes.append("retrying")
-    table = pd.DataFrame(
+    found = pd.DataFrame(
         {
             "invoice": failed["id"].to_numpy(),
             "subscription": failed["subscription"].to_numpy(),
@@ -304,7 +315,7 @@ def failed_renewals(
             "outcome": outcomes,
         }
     )
-    return table.sort_values(["renewal", "invoice"]).reset_index(drop=True)
+    return found.sort_values(["renewal", "invoice"]).reset_index(drop=True)
 
 
 def recovery(failed: pd.DataFrame) -> pd.DataFrame:
@@ -361,7 +372,7 @@ def cohorts(mrr_steps: pd.DataFrame, months: list[Period]) -> pd.DataFrame:
             for offset, later in enumerate(months[index:]):
                 row[offset] = len(members & paying[later.label]) / len(members)
             rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["cohort", "currency", "customers"] if not rows else None)
 
 
 def tie_out(
@@ -424,7 +435,19 @@ def tie_out(
             parts_sum = row["recurring"] + row["prorations"] + row["customer_balance"]
             row["difference"] = row["collected"] - parts_sum
             rows.append(row)
-    table = pd.DataFrame(rows)
-    if len(table):
-        table["tied_out"] = table["difference"] == 0
+    columns = [
+        "month",
+        "currency",
+        "mrr",
+        "mrr_paid",
+        "mrr_unpaid",
+        "invoices_paid",
+        "collected",
+        "recurring",
+        "prorations",
+        "customer_balance",
+        "difference",
+    ]
+    table = pd.DataFrame(rows, columns=columns)
+    table["tied_out"] = table["difference"] == 0
     return table
