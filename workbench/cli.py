@@ -290,6 +290,15 @@ def _month(text: str) -> str:
     return text
 
 
+def _time_of_day(text: str) -> tuple[int, int]:
+    hour, _, minute = text.partition(":")
+    if not (hour.isascii() and hour.isdigit() and minute.isascii() and minute.isdigit()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time of day: give HH:MM, e.g. 06:15")
+    if int(hour) > 23 or int(minute) > 59 or len(minute) != 2:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time of day: give HH:MM, e.g. 06:15")
+    return int(hour), int(minute)
+
+
 def _since(text: str) -> int:
     from workbench import frames
 
@@ -387,6 +396,25 @@ def report_due(args: argparse.Namespace) -> int:
                 made += 1
         if not made:
             print("every complete month has its report")
+    return 0
+
+
+def report_schedule(args: argparse.Namespace) -> int:
+    """Run `workbench report due` every day, from this project's folder with its env file:
+    print the crontab line (or, with --systemd, a user timer), or --install it."""
+    from workbench import schedule
+
+    settings = config.load()
+    run = schedule.Run(settings.root, settings.env_file, schedule.executable(), args.at)
+    if args.systemd:
+        units = schedule.systemd_units(run)
+        if args.install:
+            print(schedule.install_systemd(units, Path.home() / ".config" / "systemd" / "user"))
+        else:
+            print("\n".join(f"# {name}\n{text}" for name, text in units.items()), end="")
+    else:
+        line = schedule.crontab_line(run)
+        print(schedule.install_crontab(line) if args.install else line)
     return 0
 
 
@@ -539,6 +567,19 @@ def parser() -> argparse.ArgumentParser:
         "--account", type=_account, help="a named account (default: the default account)"
     )
     any_notebook.set_defaults(run=report_run)
+    timer = report_commands.add_parser(
+        "schedule",
+        help="run `report due` daily from cron or a systemd timer",
+        description=report_schedule.__doc__,
+    )
+    timer.add_argument(
+        "--at", type=_time_of_day, default=(6, 15), help="time of day, HH:MM (06:15)"
+    )
+    timer.add_argument(
+        "--systemd", action="store_true", help="a systemd user timer instead of a crontab line"
+    )
+    timer.add_argument("--install", action="store_true", help="install it, not only print it")
+    timer.set_defaults(run=report_schedule)
 
     notebooks = commands.add_parser(
         "lab", help="JupyterLab on notebooks/ with this environment", description=lab.__doc__

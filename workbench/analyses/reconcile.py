@@ -51,10 +51,12 @@ DISPUTED = ("dispute", "dispute_reversal")
 
 def payouts_arriving(payouts: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
     """Automatic payouts whose arrival date (Stripe's effective date) is in [start, end), as
-    Stripe's report selects them: their items may be older than the period."""
+    Stripe's report selects them: their items may be older than the period. Numbered from 0,
+    whatever was read around the period."""
     automatic = payouts[payouts["automatic"].astype(bool)]
     arrival = automatic["arrival_date"]
-    return automatic[(arrival >= pd.Timestamp(start)) & (arrival < pd.Timestamp(end))]
+    chosen = automatic[(arrival >= pd.Timestamp(start)) & (arrival < pd.Timestamp(end))]
+    return chosen.reset_index(drop=True)
 
 
 def itemized(
