@@ -32,6 +32,8 @@ class World:
     intents: list[str] = field(default_factory=list)  # PaymentIntents awaiting capture
     disputes: list[str] = field(default_factory=list)
     payouts: list[str] = field(default_factory=list)  # manual, pending
+    prices: list[str] = field(default_factory=list)  # recurring
+    subscriptions: list[str] = field(default_factory=list)
 
 
 class History:
@@ -226,6 +228,63 @@ class History:
                 self.client.v1.payouts.cancel(payout.id)
         self.control("/_sandbox/account", interval="daily")
 
+    def subscribe(self) -> None:
+        """A customer subscribes to one of a few plans (made on first use)."""
+        if not self.world.prices:
+            for currency, amount, interval in (("usd", 1500, "month"), ("usd", 9000, "year")):
+                price = self.client.v1.prices.create(
+                    params={
+                        "currency": currency,
+                        "unit_amount": amount,
+                        "product_data": {"name": f"Plan {interval}"},
+                        "recurring": {"interval": interval},
+                    }
+                )
+                self.world.prices.append(price.id)
+        customer = self.pick(self.world.customers)
+        if customer is None:
+            return
+        params = {
+            "customer": customer,
+            "items": [{"price": self.pick(self.world.prices), "quantity": 1}],
+        }
+        if self.rng.random() < 0.3:
+            params["trial_period_days"] = 3
+        try:
+            self.world.subscriptions.append(self.client.v1.subscriptions.create(params=params).id)
+        except stripe.InvalidRequestError:
+            return  # no card to bill, or a customer gone
+
+    def change_subscription(self) -> None:
+        """More or fewer seats (prorated one of Stripe's three ways), or a cancellation."""
+        subscription = self.pick(self.world.subscriptions)
+        if subscription is None:
+            return
+        found = self.client.v1.subscriptions.retrieve(subscription)
+        if found.status in ("canceled", "incomplete_expired"):
+            self.world.subscriptions.remove(subscription)
+            return
+        action = self.rng.randrange(4)
+        if action == 0:
+            self.client.v1.subscriptions.cancel(subscription)
+        elif action == 1:
+            self.client.v1.subscriptions.update(subscription, params={"cancel_at_period_end": True})
+        else:
+            item = found["items"].data[0]
+            behavior = self.rng.choice(("create_prorations", "always_invoice", "none"))
+            with contextlib.suppress(stripe.CardError):
+                self.client.v1.subscriptions.update(
+                    subscription,
+                    params={
+                        "items": [{"id": item.id, "quantity": self.rng.randrange(1, 5)}],
+                        "proration_behavior": behavior,
+                    },
+                )
+
+    def advance_a_month(self) -> None:
+        """Far enough for renewals, their invoices and retries."""
+        self.control("/_sandbox/clock/advance", days="32")
+
     def advance(self) -> None:
         self.control(
             "/_sandbox/clock/advance", seconds=str(self.rng.choice((600, 3600, 86400, 3 * 86400)))
@@ -276,6 +335,9 @@ class History:
         (answer_dispute, 2),
         (manual_payout, 1),
         (advance, 4),
+        (subscribe, 3),
+        (change_subscription, 3),
+        (advance_a_month, 1),
         (sync_some, 3),
         (sync_interrupted, 1),
         (sync_all, 2),

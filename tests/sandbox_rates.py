@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-USD_PER_UNIT = {"usd": Decimal(1), "eur": Decimal("1.08"), "jpy": Decimal("0.0067")}
-EXPONENT = {"usd": 2, "eur": 2, "jpy": 0}
+USD_PER_UNIT = {
+    "usd": Decimal(1),
+    "eur": Decimal("1.08"),
+    "jpy": Decimal("0.0067"),
+    "kwd": Decimal("3.25"),
+}
+EXPONENT = {"usd": 2, "eur": 2, "jpy": 0, "kwd": 3}
 
 
 def settled(amount: int, currency: str) -> int:

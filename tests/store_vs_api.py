@@ -13,17 +13,18 @@ import workbench
 from workbench import config
 from workbench.sandbox import seed
 from workbench.sandbox.server import Api
-from workbench.store import KINDS
+from workbench.store import CHILDREN, KINDS
 from workbench.sync import DEFAULT_KINDS, Sync
 
 UNTIL = calendar.timegm((2026, 8, 1, 0, 0, 0))
 LISTED = {name: KINDS[name].path for name in DEFAULT_KINDS}
+STORED = (*DEFAULT_KINDS, *(child.name for child in CHILDREN.values()))
 
 
-def seeded_account(server, name: str, **kwargs) -> str:
+def seeded_account(server, name: str, months: int = 2, **kwargs) -> str:
     """Seed a sandbox account of `server`; returns its key."""
     store = Api(server.data_dir, server.api_key).store(name)
-    seed.seed(store, until=UNTIL, months=2, seed=5, scale=0.3, name=name, **kwargs)
+    seed.seed(store, until=UNTIL, months=months, seed=5, scale=0.3, name=name, **kwargs)
     store.close()
     return f"{server.api_key}_{name}"
 
@@ -60,16 +61,26 @@ def api_listing(url: str, key: str) -> dict[str, dict[str, dict]]:
     found = {
         name: {
             obj["id"]: obj
-            for obj in every(path, **({"expand[]": "data.sources"} if name == "customers" else {}))
+            for obj in every(
+                path,
+                **({"expand[]": "data.sources"} if name == "customers" else {}),
+                **dict(KINDS[name].listed),
+            )
         }
         for name, path in LISTED.items()
     }
-    found["cards"] = {}
-    for customer in found["customers"].values():
-        sources = customer.pop("sources")  # stored unexpanded; its cards are compared as cards
-        if sources["has_more"]:
-            sources["data"] = every(f"/v1/customers/{customer['id']}/sources")
-        found["cards"].update((card["id"], card) for card in sources["data"])
+    for parent, child in CHILDREN.items():  # cards, subscription items, invoice lines
+        found[child.name] = {}
+        column = child.within.column
+        for obj in found[parent].values():
+            # Customers are stored unexpanded; their cards are compared as cards.
+            listed = (
+                obj.pop(child.within.field) if parent == "customers" else obj[child.within.field]
+            )
+            if listed["has_more"]:
+                path = child.path.format(**{column: obj["id"]})
+                listed["data"] = every(path, **({} if "{" in child.path else {column: obj["id"]}))
+            found[child.name].update((item["id"], item) for item in listed["data"])
     found["payout_of"] = {
         txn["id"]: payout["id"]
         for payout in found["payouts"].values()
@@ -82,7 +93,7 @@ def api_listing(url: str, key: str) -> dict[str, dict[str, dict]]:
 def stored(wb: workbench.Session) -> dict[str, dict[str, dict]]:
     partition = wb.partition()
     found = {}
-    for name in (*DEFAULT_KINDS, "cards"):
+    for name in STORED:
         rows = wb.store.documents(name, partition)
         found[name] = {object_id: orjson.loads(data) for object_id, data in rows}
     found["payout_of"] = dict(
@@ -127,8 +138,7 @@ def stored_rows(data_dir) -> int:
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
             return sum(
-                conn.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0]
-                for name in (*DEFAULT_KINDS, "cards")
+                conn.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0] for name in STORED
             )
     except sqlite3.Error:
         return 0

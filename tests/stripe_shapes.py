@@ -93,7 +93,7 @@ def problems(value: object, hint: object, path: str) -> list[str]:
         return [] if ok else [f"{path}: {value!r} is not a number"]
     if hint is str:
         return [] if isinstance(value, str) else [f"{path}: {value!r} is not a string"]
-    if hint is decimal.Decimal:  # Stripe sends decimals (unit_amount_decimal) as strings
+    if hint is decimal.Decimal:  # Stripe sends decimals as strings ("1250.5")
         try:
             decimal.Decimal(value if isinstance(value, str) else "x")
         except decimal.InvalidOperation:
@@ -133,6 +133,7 @@ def problems(value: object, hint: object, path: str) -> list[str]:
 INCLUDABLE = {
     "Charge": {"refunds"},
     "Session": {"line_items"},
+    "Invoice": {"payments"},
     "Customer": {
         "cash_balance",
         "invoice_credit_balance",

@@ -19,7 +19,30 @@ import pandas as pd
 from workbench.exceptions import WorkbenchError
 from workbench.store import ASSIGNED, KINDS, Kind, Store
 
-TIMESTAMPS = {"created", "available_on", "arrival_date", "due_by", "capture_before", "canceled_at"}
+TIMESTAMPS = {
+    "created",
+    "available_on",
+    "arrival_date",
+    "due_by",
+    "capture_before",
+    "canceled_at",
+    # Billing
+    "updated",
+    "start_date",
+    "billing_cycle_anchor",
+    "trial_start",
+    "trial_end",
+    "cancel_at",
+    "ended_at",
+    "current_period_start",
+    "current_period_end",
+    "next_payment_attempt",
+    "period_start",
+    "period_end",
+    "finalized_at",
+    "paid_at",
+    "voided_at",
+}
 BOOLEANS = {
     "paid",
     "captured",
@@ -31,6 +54,11 @@ BOOLEANS = {
     "has_evidence",
     "past_due",
     "is_charge_refundable",
+    "active",
+    "cancel_at_period_end",
+    "attempted",
+    "auto_advance",
+    "proration",
 }
 # Stripe sends `deleted` only on deleted objects: absent means no.
 ABSENT_IS_FALSE = {"deleted"}

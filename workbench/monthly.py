@@ -31,6 +31,7 @@ from workbench.analyses import (
     journal,
     orders,
     reconcile,
+    subscriptions,
 )
 from workbench.money import as_major, to_major
 
@@ -414,6 +415,95 @@ class MonthlyReview:
         shown = (day >= first) & (day < last)
         return matched[shown].reset_index(drop=True)
 
+    # subscriptions: MRR at the month's end and how it moved, from everything billed so far
+
+    @cached_property
+    def _billing(self) -> dict[str, pd.DataFrame]:
+        names = ("subscriptions", "invoice_line_items", "prices", "invoices")
+        return {name: self._frame(name) for name in names}
+
+    @property
+    def has_subscriptions(self) -> bool:
+        return len(self._billing["subscriptions"]) > 0
+
+    @cached_property
+    def mrr_steps(self) -> pd.DataFrame:
+        billing = self._billing
+        return subscriptions.steps(
+            billing["subscriptions"], billing["invoice_line_items"], billing["prices"]
+        )
+
+    def subscription_months(self, count: int = 6) -> list[periods.Period]:
+        """The `count` months ending with this one."""
+        year, month = divmod(self.start.year * 12 + self.start.month - count, 12)
+        return periods.months_between(
+            f"{year:04d}-{month + 1:02d}", self.period.label, self.timezone
+        )
+
+    @cached_property
+    def mrr_movements(self) -> pd.DataFrame:
+        """The month's opening MRR, movements and closing MRR, per currency."""
+        return subscriptions.movements(self.mrr_steps, [self.period])
+
+    def mrr_history(self, count: int = 6) -> pd.DataFrame:
+        return subscriptions.movements(self.mrr_steps, self.subscription_months(count))
+
+    @cached_property
+    def subscription_churn(self) -> pd.DataFrame:
+        return subscriptions.churn(self.mrr_movements)
+
+    @cached_property
+    def failed_renewals(self) -> pd.DataFrame:
+        """Renewals that failed by the month's end, with their outcome then (so a closed
+        month's figures stay what they were)."""
+        billing = self._billing
+        return subscriptions.failed_renewals(
+            billing["invoices"],
+            billing["subscriptions"],
+            billing["invoice_line_items"],
+            billing["prices"],
+            as_of=self.end,
+        )
+
+    @cached_property
+    def at_risk_renewals(self) -> pd.DataFrame:
+        """Renewals still being retried at the month's end, the MRR each put at risk."""
+        failed = self.failed_renewals
+        retrying = failed[failed["outcome"] == "retrying"]
+        return retrying.sort_values("next_payment_attempt").reset_index(drop=True)
+
+    @cached_property
+    def renewal_recovery(self) -> pd.DataFrame:
+        return subscriptions.recovery(self.failed_renewals)
+
+    def trials(self) -> pd.DataFrame:
+        return subscriptions.trials(self._billing["subscriptions"], self.end)
+
+    def cohorts(self, count: int = 6) -> pd.DataFrame:
+        return subscriptions.cohorts(self.mrr_steps, self.subscription_months(count))
+
+    @cached_property
+    def mrr_tie_out(self) -> pd.DataFrame:
+        billing = self._billing
+        return subscriptions.tie_out(
+            self.mrr_steps, billing["invoices"], billing["invoice_line_items"], [self.period]
+        )
+
+    def subscription_summary(self) -> dict[str, dict[str, int]]:
+        """Per currency, in minor units: the month's MRR figures and what is at risk."""
+        at_risk = self.renewal_recovery.set_index("currency")["mrr_at_risk"]
+        return {
+            row["currency"]: {
+                **{
+                    name: int(row[name])
+                    for name in ("opening", *subscriptions.MOVEMENTS, "closing")
+                },
+                "subscribers": int(row["customers"]),
+                "mrr_at_risk": int(at_risk.get(row["currency"], 0)),
+            }
+            for row in self.mrr_movements.to_dict("records")
+        }
+
     # every check, for summary.json and the top of the report
 
     @cached_property
@@ -428,6 +518,9 @@ class MonthlyReview:
             result["order_discrepancies"] = len(self.order_discrepancies)
         if self.deposits is not None:
             result["deposits_matched"] = bool((self.deposits["result"] == "matched").all())
+        if self.has_subscriptions:
+            result["mrr_balanced"] = bool(self.mrr_movements["balanced"].all())
+            result["invoices_tied_out"] = bool(self.mrr_tie_out["tied_out"].all())
         return result
 
     # the month's files: what a report publishes beside its HTML
@@ -501,6 +594,12 @@ class MonthlyReview:
                 ("amount", "deposit_amount", "difference"),
                 "currency",
             )
+        if self.has_subscriptions:
+            files["mrr_movements.csv"] = (
+                self.mrr_movements,
+                ("opening", *subscriptions.MOVEMENTS, "closing"),
+                "currency",
+            )
         for name, listed in LISTINGS.items():
             source = self.transactions if name == "balance_transactions" else getattr(self, name)
             files[f"{name}.csv"] = (
@@ -557,6 +656,7 @@ class MonthlyReview:
             },
             "checks": {**self.checks, **(self.tie_out_checks() if tie_out else {})},
             **({"tie_out": self.tie_out_status().summary()} if tie_out else {}),
+            **({"subscriptions": self.subscription_summary()} if self.has_subscriptions else {}),
             "clearing": self.clearing,
             "counts": {
                 "charges": len(self.charges),
@@ -632,6 +732,30 @@ class MonthlyReview:
         evidence = evidence[evidence["needs_evidence"]]
         if len(evidence):
             lines.append(f"{len(evidence)} disputes need evidence before their deadline.")
+        if self.has_subscriptions:
+            lines.extend(self.subscription_status())
+        return lines
+
+    def subscription_status(self) -> list[str]:
+        """MRR's roll-forward and the renewals at risk, in plain words."""
+        moved = self.mrr_movements
+        off = moved[~moved["balanced"]]
+        lines = [
+            "MRR rolls forward: opening + new + expansion + reactivation - contraction - "
+            "churn = closing in " + ", ".join(c.upper() for c in moved["currency"]) + "."
+            if off.empty
+            else "MRR does not roll forward in "
+            + ", ".join(c.upper() for c in off["currency"])
+            + "."
+        ]
+        risk = self.at_risk_renewals
+        if len(risk):
+            amounts = risk.groupby("currency")["mrr"].sum()
+            lines.append(
+                f"{len(risk)} renewals are being retried; MRR at risk: "
+                + ", ".join(f"{to_major(int(v), c)} {c.upper()}" for c, v in amounts.items())
+                + "."
+            )
         return lines
 
     def headline_table(self, previous: MonthlyReview | None = None) -> pd.DataFrame:

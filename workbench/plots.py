@@ -307,6 +307,66 @@ def balance_history(
     return figure
 
 
+@_styled
+def mrr_waterfall(moved: pd.DataFrame, title: str = "MRR: where it moved") -> Figure:
+    """Opening MRR, each movement and closing MRR as a waterfall, one panel per currency
+    (from analyses.subscriptions.movements; the months summed, opening the first's and
+    closing the last's)."""
+    figure, panels = _per_currency(moved, title)
+    steps = ("new", "expansion", "reactivation", "contraction", "churn")
+    for axis, currency in panels:
+        rows = moved[moved["currency"] == currency]
+        values = [int(rows["opening"].iloc[0])] + [int(rows[s].sum()) for s in steps]
+        values.append(int(rows["closing"].iloc[-1]))
+        amounts = major(pd.Series(values), currency)
+        bottoms = np.concatenate([[0], amounts[0] + np.cumsum(amounts[1:-1]) - amounts[1:-1], [0]])
+        colours = ["#0a2540", *("#00a67e" if v >= 0 else "#e25950" for v in amounts[1:-1])]
+        colours.append("#635bff")
+        names = ["opening", *steps, "closing"]
+        axis.bar(names, amounts, bottom=bottoms, color=colours)
+        first, last = rows["month"].iloc[0], rows["month"].iloc[-1]
+        span = first if first == last else f"{first} to {last}"
+        axis.set_title(f"{title}, {span}, {currency.upper()}")
+        axis.set_xlabel("opening MRR + movements = closing MRR")
+        _money_axis(axis, currency, "MRR")
+    return figure
+
+
+@_styled
+def cohort_heatmap(
+    table: pd.DataFrame, title: str = "Customers still paying, by first month"
+) -> Figure:
+    """Logo retention per cohort (analyses.subscriptions.cohorts), one panel per currency:
+    rows are the months customers first paid, columns the months since, shades the share
+    still paying."""
+    figure, panels = _per_currency(table, title)
+    for axis, currency in panels:
+        rows = table[table["currency"] == currency]
+        offsets = [c for c in rows.columns if isinstance(c, int)]
+        grid = rows[offsets].to_numpy(dtype="float64")
+        image = axis.imshow(grid, cmap="Purples", vmin=0.0, vmax=1.0, aspect="auto")
+        for (y, x), share in np.ndenumerate(grid):
+            if not np.isnan(share):
+                axis.text(
+                    x,
+                    y,
+                    f"{share:.0%}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if share > 0.6 else "#0a2540",
+                )
+        labels = [f"{c} ({n})" for c, n in zip(rows["cohort"], rows["customers"], strict=True)]
+        axis.set_yticks(range(len(labels)), labels)
+        axis.set_xticks(range(len(offsets)), offsets)
+        axis.set_xlabel("months since the first paid month")
+        axis.set_ylabel("cohort (customers)")
+        axis.set_title(f"{title}, {currency.upper()}")
+        axis.grid(False)
+        figure.colorbar(image, ax=axis, format=PercentFormatter(1.0), label="still paying")
+    return figure
+
+
 def save(figure: Figure, path: Path | str, formats: Sequence[str] = ("png",)) -> list[Path]:
     """Write a chart for a report, one file per format, in the workbench's style."""
     written = []

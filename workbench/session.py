@@ -15,7 +15,7 @@ from workbench import config, frames
 from workbench import sync as sync_module
 from workbench.client import make_client
 from workbench.config import Account, Settings
-from workbench.store import Store
+from workbench.store import KINDS, Store
 
 STORE_FILE = "store.sqlite3"
 
@@ -137,7 +137,8 @@ class Session:
         (synced first when `sync` is True). Filters are column=value (or column=[values]);
         `columns` narrows what is read."""
         if sync:
-            self.sync([name] if name != "cards" else ["customers"])
+            within = KINDS[name].within if name in KINDS else None
+            self.sync([within.parent if within else name])
         return frames.load(
             self.store, self.partition(), name, start, end, columns=columns, **filters
         )
@@ -177,6 +178,12 @@ class Session:
     payouts = partialmethod(frame, "payouts")
     balance_transactions = partialmethod(frame, "balance_transactions")
     events = partialmethod(frame, "events")
+    products = partialmethod(frame, "products")
+    prices = partialmethod(frame, "prices")
+    subscriptions = partialmethod(frame, "subscriptions")
+    subscription_items = partialmethod(frame, "subscription_items")
+    invoices = partialmethod(frame, "invoices")
+    invoice_line_items = partialmethod(frame, "invoice_line_items")
 
     def __repr__(self) -> str:
         return (

@@ -74,8 +74,19 @@ CATEGORICAL = frozenset(
     "currency status type reporting_category outcome_type outcome_reason network_status "
     "risk_level decline_code failure_code card_brand card_funding card_country brand funding "
     "country reason capture_method cancellation_reason object_type method "
-    "reconciliation_status cvc_check error_code error_decline_code".split()
+    "reconciliation_status cvc_check error_code error_decline_code billing_reason interval "
+    "usage_type collection_method tax_behavior billing_scheme cancellation_feedback".split()
 )
+
+
+@dataclass(frozen=True)
+class Within:
+    """Where a child type comes from: the parent type's objects carry (or, expanded, list)
+    their children in `field`; each child names its parent in `column`."""
+
+    parent: str  # the parent type: "customers"
+    field: str  # the parent's list of children: "sources"
+    column: str  # the child's column naming its parent: "customer"
 
 
 @dataclass(frozen=True)
@@ -84,10 +95,12 @@ class Kind:
 
     name: str  # table and CLI name, Stripe's plural: "charges"
     object: str  # the API's `object` value: "charge"
-    path: str  # the list endpoint
+    path: str  # the list endpoint ({column} for a child's parent, else a query parameter)
     columns: dict[str, tuple[str, Callable[[dict], object]]]
     indexes: tuple[str, ...] = ()
     has_created: bool = True
+    listed: tuple[tuple[str, str], ...] = ()  # parameters its list needs to show every object
+    within: Within | None = None  # a child type, synced with its parent
 
     def values(self, obj: dict) -> list:
         return [extract(obj) for _, extract in self.columns.values()]
@@ -204,6 +217,7 @@ KINDS = {
             },
             indexes=("customer",),
             has_created=False,
+            within=Within("customers", "sources", "customer"),
         ),
         Kind(
             "payment_intents",
@@ -328,6 +342,191 @@ KINDS = {
             indexes=("source", "payout", "status"),
         ),
         Kind(
+            "products",
+            "product",
+            "/v1/products",
+            {
+                **_columns(
+                    "name",
+                    "active",
+                    "description",
+                    "default_price",
+                    "type",
+                    "unit_label",
+                    "updated",
+                    integer=("active", "updated"),
+                ),
+                "metadata": ("TEXT", _json("metadata")),
+            },
+        ),
+        Kind(
+            "prices",
+            "price",
+            "/v1/prices",
+            {
+                **_columns(
+                    "product",
+                    "currency",
+                    "unit_amount",
+                    "type",
+                    "active",
+                    "nickname",
+                    "lookup_key",
+                    "billing_scheme",
+                    "tax_behavior",
+                    integer=("unit_amount", "active"),
+                ),
+                "interval": ("TEXT", _path("recurring", "interval")),
+                "interval_count": ("INTEGER", _path("recurring", "interval_count")),
+                "trial_period_days": ("INTEGER", _path("recurring", "trial_period_days")),
+                "usage_type": ("TEXT", _path("recurring", "usage_type")),
+                "metadata": ("TEXT", _json("metadata")),
+            },
+            indexes=("product",),
+        ),
+        Kind(
+            "subscriptions",
+            "subscription",
+            "/v1/subscriptions",
+            {
+                **_columns(
+                    "customer",
+                    "status",
+                    "currency",
+                    "start_date",
+                    "billing_cycle_anchor",
+                    "trial_start",
+                    "trial_end",
+                    "cancel_at_period_end",
+                    "cancel_at",
+                    "canceled_at",
+                    "ended_at",
+                    "latest_invoice",
+                    "default_payment_method",
+                    "collection_method",
+                    "description",
+                    "test_clock",
+                    integer=(
+                        "start_date",
+                        "billing_cycle_anchor",
+                        "trial_start",
+                        "trial_end",
+                        "cancel_at_period_end",
+                        "cancel_at",
+                        "canceled_at",
+                        "ended_at",
+                    ),
+                ),
+                "cancellation_reason": ("TEXT", _path("cancellation_details", "reason")),
+                "cancellation_feedback": ("TEXT", _path("cancellation_details", "feedback")),
+                "metadata": ("TEXT", _json("metadata")),
+            },
+            indexes=("customer", "status"),
+            listed=(("status", "all"),),  # Stripe lists only those not canceled otherwise
+        ),
+        Kind(
+            "subscription_items",
+            "subscription_item",
+            "/v1/subscription_items",
+            {
+                **_columns(
+                    "subscription",
+                    "quantity",
+                    "current_period_start",
+                    "current_period_end",
+                    integer=("quantity", "current_period_start", "current_period_end"),
+                ),
+                "price": ("TEXT", _path("price")),
+                "product": ("TEXT", _path("price", "product")),
+                "currency": ("TEXT", _path("price", "currency")),
+                "unit_amount": ("INTEGER", _path("price", "unit_amount")),
+                "interval": ("TEXT", _path("price", "recurring", "interval")),
+                "interval_count": ("INTEGER", _path("price", "recurring", "interval_count")),
+                "metadata": ("TEXT", _json("metadata")),
+            },
+            indexes=("subscription",),
+            within=Within("subscriptions", "items", "subscription"),
+        ),
+        Kind(
+            "invoices",
+            "invoice",
+            "/v1/invoices",
+            {
+                **_columns(
+                    "customer",
+                    "status",
+                    "billing_reason",
+                    "currency",
+                    "amount_due",
+                    "amount_paid",
+                    "amount_remaining",
+                    "subtotal",
+                    "total",
+                    "starting_balance",
+                    "ending_balance",
+                    "attempt_count",
+                    "attempted",
+                    "auto_advance",
+                    "next_payment_attempt",
+                    "period_start",
+                    "period_end",
+                    "number",
+                    "collection_method",
+                    "test_clock",
+                    integer=(
+                        "amount_due",
+                        "amount_paid",
+                        "amount_remaining",
+                        "subtotal",
+                        "total",
+                        "starting_balance",
+                        "ending_balance",
+                        "attempt_count",
+                        "attempted",
+                        "auto_advance",
+                        "next_payment_attempt",
+                        "period_start",
+                        "period_end",
+                    ),
+                ),
+                "subscription": ("TEXT", _path("parent", "subscription_details", "subscription")),
+                "finalized_at": ("INTEGER", _path("status_transitions", "finalized_at")),
+                "paid_at": ("INTEGER", _path("status_transitions", "paid_at")),
+                "voided_at": ("INTEGER", _path("status_transitions", "voided_at")),
+                "metadata": ("TEXT", _json("metadata")),
+            },
+            indexes=("customer", "subscription", "status"),
+        ),
+        Kind(
+            "invoice_line_items",
+            "line_item",
+            "/v1/invoices/{invoice}/lines",
+            {
+                **_columns(
+                    "invoice",
+                    "subscription",
+                    "amount",
+                    "currency",
+                    "quantity",
+                    "description",
+                    integer=("amount", "quantity"),
+                ),
+                "subscription_item": (
+                    "TEXT",
+                    _path("parent", "subscription_item_details", "subscription_item"),
+                ),
+                "proration": ("INTEGER", _path("parent", "subscription_item_details", "proration")),
+                "price": ("TEXT", _path("pricing", "price_details", "price")),
+                "product": ("TEXT", _path("pricing", "price_details", "product")),
+                "period_start": ("INTEGER", _path("period", "start")),
+                "period_end": ("INTEGER", _path("period", "end")),
+                "metadata": ("TEXT", _json("metadata")),
+            },
+            indexes=("invoice", "subscription"),
+            has_created=False,
+            within=Within("invoices", "lines", "invoice"),
+        ),
+        Kind(
             "events",
             "event",
             "/v1/events",
@@ -343,6 +542,8 @@ KINDS = {
     )
 }
 BY_OBJECT = {kind.object: kind for kind in KINDS.values()}
+# Each parent type's child type: its objects come with their parents (cards, expanded).
+CHILDREN = {kind.within.parent: kind for kind in KINDS.values() if kind.within}
 # Filled by the sync, not read from the object: which payout swept a balance transaction.
 ASSIGNED = {"balance_transactions": ("payout",)}
 
@@ -610,22 +811,36 @@ class Store:
         ).fetchone()
         return orjson.loads(row[0]) if row else None
 
-    def replace_cards(self, account: str, customer: str, cards: list[dict]) -> None:
-        """A customer's saved cards are exactly `cards` (inside the caller's transaction)."""
-        ids = [card["id"] for card in cards]
+    def replace_children(self, kind_name: str, account: str, parent: str, children: list[dict]):
+        """A parent's children (a customer's saved cards, a subscription's items, an
+        invoice's lines) are exactly `children` (inside the caller's transaction)."""
+        item = KINDS[kind_name]
+        ids = [child["id"] for child in children]
         gone = [
             row[0]
             for row in self.conn.execute(
-                f"SELECT id FROM cards WHERE account = ? AND customer = ? "
+                f"SELECT id FROM {item.name} WHERE account = ? AND {item.within.column} = ? "
                 f"AND id NOT IN ({', '.join('?' for _ in ids)})",
-                (account, customer, *ids),
+                (account, parent, *ids),
             )
         ]
-        for table in ("cards", "cards_data"):
+        self._delete(kind_name, account, gone)
+        self.upsert(kind_name, account, children)
+
+    def remove(self, kind_name: str, account: str, object_id: str) -> None:
+        """An object Stripe deleted (a product), and its children with it."""
+        child = CHILDREN.get(kind_name)
+        if child is not None:
+            self.replace_children(child.name, account, object_id, [])
+        self._delete(kind_name, account, [object_id])
+
+    def _delete(self, kind_name: str, account: str, ids: list[str]) -> None:
+        """Objects gone from the API, from both their tables."""
+        name = KINDS[kind_name].name
+        for table in (name, f"{name}_data"):
             self.conn.executemany(
-                f"DELETE FROM {table} WHERE account = ? AND id = ?", [(account, i) for i in gone]
+                f"DELETE FROM {table} WHERE account = ? AND id = ?", [(account, i) for i in ids]
             )
-        self.upsert("cards", account, cards)
 
     def mark_deleted(self, account: str, customers: Iterable[str]) -> None:
         """Customers Stripe deleted: kept as they last were, marked deleted, without cards."""
@@ -635,7 +850,7 @@ class Store:
                 continue
             if not last.get("deleted"):
                 self.upsert("customers", account, [{**last, "deleted": True}])
-            self.replace_cards(account, customer, [])
+            self.replace_children("cards", account, customer, [])
 
     def payouts_to_itemize(self, account: str) -> list[str]:
         """Automatic payouts whose balance transactions are not yet known (every itemized

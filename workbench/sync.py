@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass, field
 import stripe
 
 from workbench.exceptions import WorkbenchError
-from workbench.store import KINDS, Store
+from workbench.store import CHILDREN, KINDS, Store
 
 RATES = {"sandbox": 100.0, "test": 25.0, "live": 100.0}
 ENDPOINT_RATE = 25.0  # Stripe's default limit per endpoint (GET /v1/charges is one), in both modes
@@ -63,6 +63,10 @@ DEFAULT_KINDS = (
     "disputes",
     "payouts",
     "balance_transactions",
+    "products",
+    "prices",
+    "subscriptions",
+    "invoices",
     "events",
 )
 MAX_ATTEMPTS = 8
@@ -116,6 +120,45 @@ CHANGES = {
         "payout.paid",
         "payout.reconciliation_completed",
         "payout.updated",
+    ),
+    "products": ("product.created", "product.deleted", "product.updated"),
+    # A recurring price is also a (legacy) plan, under the same id.
+    "prices": (
+        "plan.created",
+        "plan.deleted",
+        "plan.updated",
+        "price.created",
+        "price.deleted",
+        "price.updated",
+    ),
+    "subscriptions": (
+        "customer.subscription.created",
+        "customer.subscription.deleted",
+        "customer.subscription.paused",
+        "customer.subscription.pending_update_applied",
+        "customer.subscription.pending_update_expired",
+        "customer.subscription.resumed",
+        "customer.subscription.trial_will_end",
+        "customer.subscription.updated",
+    ),
+    "invoices": (
+        "invoice.created",
+        "invoice.deleted",
+        "invoice.finalization_failed",
+        "invoice.finalized",
+        "invoice.marked_uncollectible",
+        "invoice.overdue",
+        "invoice.overpaid",
+        "invoice.paid",
+        "invoice.payment_action_required",
+        "invoice.payment_attempt_required",
+        "invoice.payment_failed",
+        "invoice.payment_succeeded",
+        "invoice.sent",
+        "invoice.upcoming",
+        "invoice.updated",
+        "invoice.voided",
+        "invoice.will_be_due",
     ),
 }
 CHANGED_KIND = {event: name for name, types in CHANGES.items() for event in types}
@@ -420,7 +463,7 @@ class Sync:
         started = time.monotonic()
         kinds = list(kinds)
         for name in kinds:
-            if name not in KINDS or name == "cards":
+            if name not in KINDS or KINDS[name].within:
                 raise WorkbenchError(
                     f"unknown object type {name!r}: use some of {', '.join(DEFAULT_KINDS)}"
                 )
@@ -435,7 +478,12 @@ class Sync:
         newest_event = self._newest_event()
         now = time.time()
         states = {name: KindState.load(self.store, self.account, name) for name in kinds}
-        expired = sorted(name for name, state in states.items() if state.expired(newest_event, now))
+        dropped = self._events_dropped(states)
+        expired = sorted(
+            name
+            for name, state in states.items()
+            if state.expired(newest_event, now) or name in dropped
+        )
         whole = set(kinds) if full else set(expired)
         if expired and not full:
             self.report.notes.append(
@@ -471,6 +519,18 @@ class Sync:
                 state.changes = noted
                 state.synced_at = time.time()
                 state.save(self.store, self.account, name)
+
+    def _events_dropped(self, states: dict[str, KindState]) -> set[str]:
+        """Types whose last run (or a killed one) noted an event Stripe no longer has: events
+        after it may be gone too. (Stripe keeps 30 days of events by its own clock, which a
+        sandbox's advance moves while the local one stands still.) Events go oldest first,
+        so while one at or before a type's cursor is left, none it needs is missing."""
+        cursors = {name: state.changes_cursor() for name, state in states.items()}
+        dropped = set()
+        for cursor in {cursor for cursor in cursors.values() if cursor}:
+            if not self.get("/v1/events", limit=1, created={"lte": cursor})["data"]:
+                dropped.update(name for name, at in cursors.items() if at == cursor)
+        return dropped
 
     def _newest_event(self) -> int | None:
         page = self.get("/v1/events", limit=1)
@@ -541,7 +601,7 @@ class Sync:
     def _fetch_slice(self, part: Slice, queue: SliceQueue) -> None:
         kind = KINDS[part.kind]
         while True:
-            params = {"limit": self.page, "created": {"gte": part.lo}}
+            params = {"limit": self.page, "created": {"gte": part.lo}, **dict(kind.listed)}
             if part.hi < FAR_FUTURE:
                 params["created"]["lt"] = part.hi
             if part.cursor:
@@ -597,22 +657,31 @@ class Sync:
             self.store.update_slice(part.id, part.lo, part.hi, None, done=False)
 
     def _write(self, name: str, objects: list[dict]) -> None:
-        """Store a page (inside the caller's transaction). Customers come with their cards
-        expanded; the cards go to their own table and the customer is stored as the API
-        shows it unexpanded, so both ways of learning it agree."""
-        if name != "customers":
+        """Store a page (inside the caller's transaction), and the children its objects
+        carry in their own table: a subscription's items, an invoice's lines, and a
+        customer's cards (expanded: the customer is stored as the API shows it unexpanded,
+        so both ways of learning it agree). A list of children with more than the parent
+        shows is read whole."""
+        child = CHILDREN.get(name)
+        if child is None:
             self.store.upsert(name, self.account, objects)
             return
-        unexpanded = [{k: v for k, v in c.items() if k != "sources"} for c in objects]
-        self.store.upsert(name, self.account, unexpanded)
-        for customer in objects:
-            sources = customer.get("sources")
-            if not isinstance(sources, dict):
+        field = child.within.field
+        shown = objects
+        if name == "customers":
+            shown = [{k: v for k, v in c.items() if k != field} for c in objects]
+        self.store.upsert(name, self.account, shown)
+        for parent in objects:
+            children = parent.get(field)
+            if not isinstance(children, dict):
                 continue
-            if sources.get("has_more"):
-                sources = {"data": self._pages(f"/v1/customers/{customer['id']}/sources")}
-            cards = [s for s in sources["data"] if s.get("object") == "card"]
-            self.store.replace_cards(self.account, customer["id"], cards)
+            if children.get("has_more"):
+                column = child.within.column
+                path = child.path.format(**{column: parent["id"]})
+                extra = {} if "{" in child.path else {column: parent["id"]}
+                children = {"data": self._pages(path, **extra)}
+            data = [c for c in children["data"] if c.get("object") == child.object]
+            self.store.replace_children(child.name, self.account, parent["id"], data)
 
     # what listing by `created` cannot see
 
@@ -679,7 +748,9 @@ class Sync:
             if name is None:
                 continue
             obj = event["data"]["object"]
-            object_id = obj["id"] if obj.get("object") == KINDS[name].object else obj["customer"]
+            # A card's event changes its customer; any other event, the object it names
+            # (a plan is its price, under the same id).
+            object_id = obj["customer"] if obj.get("object") == "card" else obj["id"]
             if object_id not in self._listed.get(name, ()):
                 key = (name, object_id)
                 if event["type"] == "customer.deleted" or key not in changed:
@@ -718,5 +789,7 @@ class Sync:
                 if unseen and snapshot.get("object") == "customer":
                     self.store.upsert(name, self.account, [snapshot])  # as its deletion left it
                 self.store.mark_deleted(self.account, [object_id])
-            elif not obj.get("deleted"):
+            elif obj.get("deleted"):
+                self.store.remove(name, self.account, object_id)  # a deleted product
+            else:
                 self._write(name, [obj])

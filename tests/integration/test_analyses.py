@@ -5,6 +5,7 @@ code under test."""
 from __future__ import annotations
 
 import calendar
+import json
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -17,9 +18,19 @@ import requests
 
 from tests.store_vs_api import UNTIL, api_listing, connect, seeded_account
 from workbench import exports
-from workbench.analyses import auth, cards, deposits, disputes, journal, orders, reconcile
+from workbench.analyses import (
+    auth,
+    cards,
+    deposits,
+    disputes,
+    journal,
+    orders,
+    reconcile,
+    subscriptions,
+)
 from workbench.imports import read_bank_statement, read_orders
 from workbench.monthly import MonthlyReview
+from workbench.periods import months_between
 from workbench.sandbox import seed
 
 MONTHS = ("2026-06", "2026-07")
@@ -302,3 +313,120 @@ def test_months_are_the_accounts_own(sandbox_server, account_key, raw, tmp_path)
     assert [list(review.charges["id"]) for review in reviews] == [[made[0]], [made[1]]]
     assert reviews[0].start == firsts[0].replace(minute=0)
     assert [str(d) for d in reviews[0].daily["day"]] == [f"{firsts[0]:%Y-%m-%d}"]
+
+
+@pytest.fixture(scope="module")
+def subscribed(sandbox_server, tmp_path_factory):
+    """An account seeded over six months, long enough for every story of the subscription
+    book to play out (two months show only some), synced as a user would."""
+    key = seeded_account(sandbox_server, "subscribed", months=6)
+    truth_path = Path(sandbox_server.data_dir) / "sandbox" / "subscribed.truth.json"
+    truth = json.loads(truth_path.read_text())
+    wb = connect(sandbox_server.url, key, tmp_path_factory.mktemp("store"))
+    wb.sync(progress=False, rate=1000)
+    return {"wb": wb, "truth": truth, "listing": api_listing(sandbox_server.url, key)}
+
+
+@pytest.fixture(scope="module")
+def book(subscribed):
+    """The subscription analyses' inputs, the store's frames, and the book's truth."""
+    wb, truth = subscribed["wb"], subscribed["truth"]["subscriptions"]
+    frames = {
+        name: everything(wb, name)
+        for name in ("subscriptions", "invoice_line_items", "prices", "invoices")
+    }
+    labels = sorted(truth["months"])
+    months = months_between(labels[0], labels[-1], wb.timezone)
+    steps = subscriptions.steps(
+        frames["subscriptions"], frames["invoice_line_items"], frames["prices"]
+    )
+    return frames, truth, months, steps
+
+
+def test_mrr_and_its_movements_are_the_books_every_month(book):
+    _, truth, months, steps = book
+    moved = subscriptions.movements(steps, months)
+    assert moved["balanced"].all()
+    figures = ("opening", *subscriptions.MOVEMENTS, "closing")
+    found = {
+        (row["month"], row["currency"]): {
+            **{name: row[name] for name in figures},
+            "subscribers": row["customers"],
+        }
+        for row in moved.to_dict("records")
+    }
+    expected = {
+        (month, currency): numbers
+        for month, by_currency in truth["months"].items()
+        for currency, numbers in by_currency.items()
+    }
+    assert found == expected
+    assert {"jpy", "eur", "usd"} <= {currency for _, currency in expected}
+    every = [sum(numbers[name] != 0 for numbers in expected.values()) for name in figures]
+    assert all(every), "each movement happens in some month"
+    arpu = subscriptions.churn(moved).set_index(["month", "currency"])["arpu"]
+    for key, numbers in expected.items():
+        count = numbers["subscribers"]
+        assert arpu[key] == ((2 * numbers["closing"] + count) // (2 * count) if count else 0)
+
+
+def test_trials_and_failed_renewals_are_the_books(book, subscribed):
+    frames, truth, _, _ = book
+    as_of = datetime.fromtimestamp(subscribed["truth"]["until"], UTC)
+    ended = subscriptions.trials(frames["subscriptions"], as_of)
+    outcomes = ended.groupby("outcome")["id"].agg(sorted).to_dict()
+    assert outcomes == {k: sorted(v) for k, v in truth["trials"].items() if v}
+    inputs = [frames[n] for n in ("invoices", "subscriptions", "invoice_line_items", "prices")]
+    failed = subscriptions.failed_renewals(*inputs)
+    then = subscriptions.failed_renewals(*inputs, as_of=as_of)  # the truth's moment: the same
+    assert then.equals(failed)
+    named = {"recovered": "recovered", "lost": "canceled", "retrying": "retrying"}
+    found = sorted(
+        (row.subscription, int(row.renewal.timestamp()), named[row.outcome], row.mrr)
+        for row in failed.itertuples()
+    )
+    planted = sorted(
+        (f["subscription"], f["renewal"], f["outcome"], f["mrr"]) for f in truth["failed_renewals"]
+    )
+    assert found == planted
+    assert {outcome for *_, outcome, _ in planted} == {"recovered", "canceled", "retrying"}
+    at_risk = subscriptions.recovery(failed).set_index("currency")["mrr_at_risk"]
+    assert {c: v for c, v in at_risk.items() if v} == truth["mrr_at_risk"]
+
+
+def test_cohorts_hold_the_months_subscribers(book):
+    """The book starts with nobody: every customer paying at a month's end is in the
+    cohort of a month so far, so the cohorts' retained customers add up to the month's
+    subscribers."""
+    _, truth, months, steps = book
+    table = subscriptions.cohorts(steps, months)
+    labels = [m.label for m in months]
+    for index, label in enumerate(labels):
+        for currency, numbers in truth["months"][label].items():
+            assert truth["months"][labels[0]].get(currency, {"opening": 0})["opening"] == 0
+            mine = table[(table["currency"] == currency) & (table["cohort"] <= label)]
+            paying = sum(
+                round(row[index - labels.index(row["cohort"])] * row["customers"])
+                for row in mine.to_dict("records")
+            )
+            assert paying == numbers["subscribers"], (label, currency)
+
+
+def test_mrr_ties_out_against_the_paid_invoices_and_the_charges_behind_them(book, subscribed):
+    frames, truth, months, steps = book
+    table = subscriptions.tie_out(steps, frames["invoices"], frames["invoice_line_items"], months)
+    assert table["tied_out"].all()
+    last = truth["months"][months[-1].label]
+    closing = table[table["month"] == months[-1].label].set_index("currency")
+    assert {c: closing.loc[c, "mrr"] for c in last} == {c: n["closing"] for c, n in last.items()}
+    # What the invoices collected is what the book's customers were charged (the API's
+    # own listing of charges, read with plain HTTP).
+    subscribers = set(truth["subscribers"])
+    start, end = months[0].start.timestamp(), months[-1].end.timestamp()
+    charged = Counter()
+    for charge in subscribed["listing"]["charges"].values():
+        mine = charge["customer"] in subscribers and charge["status"] == "succeeded"
+        if mine and start <= charge["created"] < end:
+            charged[charge["currency"]] += charge["amount"]
+    collected = table.groupby("currency")["collected"].sum()
+    assert {c: int(v) for c, v in collected.items() if v} == dict(charged)

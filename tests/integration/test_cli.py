@@ -161,7 +161,7 @@ def test_sync_of_an_unknown_account(tmp_path):
 BAD_VALUES = {
     "--account": ["../escaped", "Bad-Name", "x" * 65, "a\n", ""],
     "--since": ["the other day", "2999-01-01"],
-    "--objects": ["charges,invoices", ""],
+    "--objects": ["charges,quotes", ""],
     "--rate": ["nan", "inf", "0", "-1", "1e9", "\u0661"],
     "--threads": ["0", "-1", "nan", "1000", "\u0661"],
     "--month": ["0000-01", "2026-13", "2026-1", "26-01", "nan", "\u0662\u0660\u0662\u0666-01"],

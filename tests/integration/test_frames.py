@@ -116,7 +116,7 @@ def test_periods_and_filters(wb, raw):
     [
         (("charges", "2026-02-01", "2026-01-01"), {}, "is not before end"),
         (("charges", "yesterday-ish"), {}, "is not a date"),
-        (("invoices",), {}, "unknown frame"),
+        (("quotes",), {}, "unknown frame"),
         (("charges",), {"colour": "red"}, "cannot filter charges by 'colour'"),
     ],
 )

@@ -43,6 +43,7 @@ FILES = [
     "journal_xero.csv",
     "monthly_report.html",
     "monthly_report.ipynb",
+    "mrr_movements.csv",
     "open_authorizations.csv",
     "order_discrepancies.csv",
     "payout_checks.csv",
@@ -195,6 +196,26 @@ def test_the_summary_equals_the_analyses_run_directly(july):
     assert headline["usd"]["gross_volume"] == gross  # and that is the API's own sum
     assert summary["checks"]["payouts_reconciled"] and summary["checks"]["roll_forward_balanced"]
     assert summary["checks"]["journal_balanced"]
+
+
+def test_the_subscriptions_section_holds_the_books_july(july):
+    """The seed's subscription book worked out July's MRR from its own stories: the
+    summary, the CSV and the page say the same."""
+    server = july["server"]
+    truth = json.loads((Path(server.data_dir) / "sandbox" / "reported.truth.json").read_text())
+    planted = truth["subscriptions"]["months"]["2026-07"]
+    summary = json.loads((july["folder"] / "summary.json").read_text())
+    found = summary["subscriptions"]
+    assert {c: {k: v for k, v in f.items() if k != "mrr_at_risk"} for c, f in found.items()} == (
+        planted
+    )
+    assert summary["checks"]["mrr_balanced"] and summary["checks"]["invoices_tied_out"]
+    for row in rows(july["folder"], "mrr_movements.csv"):
+        assert Decimal(row["closing"]) == major(
+            planted[row["currency"]]["closing"], row["currency"]
+        )
+    page = (july["folder"] / "monthly_report.html").read_text()
+    assert "Subscriptions" in page and "MRR rolls forward" in page
 
 
 def test_no_secret_lands_in_the_reports(july):

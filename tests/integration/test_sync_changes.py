@@ -199,12 +199,16 @@ OWNER = (  # event type prefix -> the synced type whose object it changes (None:
     ("charge.dispute.", "disputes"),
     ("charge.refund.", "refunds"),
     ("charge.", "charges"),
-    ("customer.subscription.", None),
+    ("customer.subscription.", "subscriptions"),
     ("customer.tax_id.", None),
     ("customer.", "customers"),
     ("payment_intent.", "payment_intents"),
     ("refund.", "refunds"),
     ("payout.", "payouts"),
+    ("product.", "products"),
+    ("price.", "prices"),
+    ("plan.", "prices"),  # a recurring price is also a (legacy) plan, under the same id
+    ("invoice.", "invoices"),
 )
 
 
@@ -235,3 +239,21 @@ def test_every_change_the_sandbox_emits_for_a_synced_type_is_followed(sandbox_se
     }
     assert len(seen) >= 15
     assert unfollowed <= {"balance.available"}
+
+
+def test_changes_whose_events_stripe_dropped_are_listed_again(wb, raw, sandbox_server, account_key):
+    """Stripe keeps 30 days of events on its own clock: a sandbox advanced past them (the
+    local clock hardly moved) dropped the event of an authorization's expiry, and the
+    next sync must still learn of it."""
+    c = wb.client.v1
+    held = c.charges.create(
+        params={"amount": 3000, "currency": "usd", "source": "tok_visa", "capture": False}
+    )
+    later(raw)
+    c.charges.create(params={"amount": 1000, "currency": "usd", "source": "tok_visa"})
+    wb.sync(progress=False)
+    later(raw, 40 * 86400)  # expired on day 7; its event gone by day 37
+    report = wb.sync(progress=False)
+    assert stored(wb)["charges"][held.id]["refunded"] is True
+    assert any("listed again whole" in note for note in report.notes)
+    store_equals_api(wb, sandbox_server, account_key)

@@ -30,6 +30,10 @@ PATHS = [
     "/v1/events",
     "/v1/refunds",
     "/v1/payment_intents",
+    "/v1/products",
+    "/v1/prices",
+    "/v1/subscriptions?status=all",
+    "/v1/invoices",
 ]
 
 
@@ -95,10 +99,14 @@ def test_the_history_has_what_an_analyst_needs(history):
     with sandbox.start(directory) as server:
         client = stripe.StripeClient(server.api_key, base_addresses={"api": server.url})
         charges = list(client.v1.charges.list(params={"limit": 100}).auto_paging_iter())
+        assert len(charges) == truth["objects"]["charge"]
+        subscribers = set(truth["subscriptions"]["subscribers"])
+        billed = [c for c in charges if c.customer in subscribers]
+        assert billed and all(c.description.startswith("Subscription") for c in billed)
+        charges = [c for c in charges if c.customer not in subscribers]
         assert {c.status for c in charges} == {"succeeded", "failed"}
         assert {c.currency for c in charges} == {"usd", "eur", "jpy"}
         assert all(c.metadata["order_id"] for c in charges)
-        assert len(charges) == truth["objects"]["charge"]
         declines = {c.outcome.reason for c in charges if c.status == "failed"}
         assert {"generic_decline", "insufficient_funds"} <= declines
         assert any(c.amount_captured < c.amount and c.captured for c in charges)
@@ -194,7 +202,7 @@ def test_orders_file_matches_except_the_planted_discrepancies(history):
         charges = list(client.v1.charges.list(params={"limit": 100}).auto_paging_iter())
     paid: dict[str, list] = {}
     for charge in charges:
-        if charge.status == "succeeded" and charge.captured:
+        if charge.status == "succeeded" and charge.captured and "order_id" in charge.metadata:
             paid.setdefault(charge.metadata["order_id"], []).append(charge)
     exponent = {"USD": 2, "EUR": 2, "JPY": 0}
     found = {kind: set() for kind in seed.PLANTED}

@@ -17,4 +17,6 @@ months are the account's, in its timezone.
     orders     the merchant's orders matched to what Stripe charged
     journal    journal entries per payout, through a Stripe clearing account
     deposits   payouts matched to the bank's deposits
+    subscriptions  MRR and its movements, churn, ARPU, trials, failed renewals, cohorts,
+               MRR against the invoices behind it
 """

@@ -20,6 +20,7 @@ from workbench.sandbox.models import (
     disputes,
     payment_intents,
     payouts,
+    renewals,
     reporting,
 )
 from workbench.sandbox.state import AccountState
@@ -35,7 +36,12 @@ DUE_HANDLERS = (
     ("dispute", disputes.expire),
     ("reporting.report_run", reporting.finish),
     ("checkout.session", checkout_sessions.expire_due),
+    # Billing, in this order at one instant: renewals, trials and expiries, then invoices
+    # (a renewal's invoice finalizes an hour later; retries run on their own schedule).
+    ("subscription", renewals.advance),
+    ("invoice", renewals.advance_invoice),
 )
+BILLING = frozenset(("subscription", "invoice"))
 
 
 def _next_due(store: AccountState, after: int) -> int | None:
@@ -61,18 +67,27 @@ def catch_up(store: AccountState, until: int | None = None) -> None:
         run(store, until)
 
 
-def run(store: AccountState, until: int, rng=None, events_from: int | None = None) -> None:
+def run(
+    store: AccountState,
+    until: int,
+    rng=None,
+    events_from: int | None = None,
+    billing_rng=None,
+) -> None:
     """Process every due instant up to `until`, in order (inside the caller's transaction).
     Events before `events_from` (default: 30 days before `until`) would be pruned, so they
-    are not written at all."""
+    are not written at all. Subscriptions and invoices draw from `billing_rng` (default
+    `rng`), so a seed's subscription book leaves the rest of its history as it was."""
     processed = _processed(store)
     while True:
         due = _next_due(store, processed)
         if due is None or due > until:
             break
+        keep = until - EVENT_RETENTION if events_from is None else events_from
         backend = Backend(store, now=due, rng=rng)
-        backend.keep_events_from = until - EVENT_RETENTION if events_from is None else events_from
-        _step(backend, processed)
+        billing = Backend(store, now=due, rng=billing_rng or rng)
+        backend.keep_events_from = billing.keep_events_from = keep
+        _step(backend, processed, billing)
         processed = max(processed, due)  # a report run is due at once, maybe before it
     store.set_setting("processed_until", max(until, processed))
     store.conn.execute(
@@ -83,7 +98,26 @@ def run(store: AccountState, until: int, rng=None, events_from: int | None = Non
     )
 
 
-def _step(backend: Backend, previous: int) -> None:
+def run_billing(store: AccountState, until: int, rng, events_from: int) -> None:
+    """Run only what falls due for subscriptions and invoices up to `until`, in order: a
+    seed plants subscription changes between the sandbox's own steps, and must not move
+    the rest of its history (inside the caller's transaction)."""
+    handlers = dict(DUE_HANDLERS)
+    while True:
+        row = store.conn.execute(
+            "SELECT due, object, id FROM objects INDEXED BY objects_due WHERE due <= ? "
+            "AND object IN ('subscription', 'invoice') "
+            "ORDER BY due, object = 'invoice', seq LIMIT 1",
+            (until,),
+        ).fetchone()
+        if row is None:
+            return
+        backend = Backend(store, now=row[0], rng=rng)
+        backend.keep_events_from = events_from
+        handlers[row[1]](backend, row[2])
+
+
+def _step(backend: Backend, previous: int, billing: Backend) -> None:
     now = backend.now
     if ledger.release_pending(backend, now) and backend.records_events():
         backend.emit("balance.available", ledger.balance(backend))
@@ -96,7 +130,7 @@ def _step(backend: Backend, previous: int) -> None:
     ).fetchall()
     for kind, handler in DUE_HANDLERS:
         for object_id in [object_id for object, object_id in due if object == kind]:
-            handler(backend, object_id)
+            handler(billing if kind in BILLING else backend, object_id)
 
 
 def advance(store: AccountState, seconds: int) -> dict:

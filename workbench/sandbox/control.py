@@ -13,7 +13,7 @@ from workbench.sandbox import clock, webhooks
 from workbench.sandbox.backend import Backend
 from workbench.sandbox.exceptions import InvalidRequest
 from workbench.sandbox.faults import Faults
-from workbench.sandbox.models import account, reporting
+from workbench.sandbox.models import account, renewals, reporting
 
 FAULT_FIELDS = tuple(spec.name for spec in fields(Faults))
 DAY = 86400
@@ -66,11 +66,16 @@ def account_settings(api, backend: Backend, params: dict) -> dict:
     return {
         "account": account.retrieve(backend, {}),
         "bank_account": backend.store.setting("bank_account"),
+        "subscription_after_retries": renewals.after_retries(backend),
     }
 
 
 def configure_account(api, backend: Backend, params: dict) -> dict:
-    return account.configure(backend, params)
+    after = params.pop("subscription_after_retries", None)
+    if after:
+        renewals.configure(backend, after)
+    settings = account.configure(backend, params)
+    return {**settings, "subscription_after_retries": renewals.after_retries(backend)}
 
 
 def webhook_deliveries(api, backend: Backend, params: dict) -> dict:

@@ -128,6 +128,11 @@ def check_amount(amount: int, currency: str, param: str = "amount") -> None:
         )
 
 
+def below_minimum(amount: int, currency: str) -> bool:
+    """Less than Stripe's smallest charge (the equivalent of 0.50 USD)."""
+    return convert(amount, currency, "usd") < MINIMUM_USD_CENTS
+
+
 def display(amount: int, currency: str) -> str:
     digits = exponent(currency)
     return f"{Decimal(amount).scaleb(-digits):,.{digits}f}"

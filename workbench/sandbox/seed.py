@@ -18,7 +18,6 @@ and each partial capture (charge, authorized, captured and released amounts).
 
 from __future__ import annotations
 
-import calendar
 import csv
 import fcntl
 import functools
@@ -34,7 +33,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from workbench.sandbox import clock, state
+from workbench.sandbox import clock, state, subscription_book
 from workbench.sandbox.backend import Backend
 from workbench.sandbox.currencies import exponent
 from workbench.sandbox.exceptions import SandboxError
@@ -126,10 +125,7 @@ class History:
 
 def months_before(moment: int, months: int) -> int:
     """The same day-of-month and time, `months` calendar months earlier (clamped)."""
-    t = time.gmtime(moment)
-    year, month = divmod(t.tm_year * 12 + t.tm_mon - 1 - months, 12)
-    day = min(t.tm_mday, calendar.monthrange(year, month + 1)[1])
-    return calendar.timegm((year, month + 1, day, t.tm_hour, t.tm_min, t.tm_sec))
+    return subscription_book.months_after(moment, -months)
 
 
 class Seeder:
@@ -143,6 +139,7 @@ class Seeder:
         scale: float,
         name: str,
         timezone: str,
+        subscriptions: bool = True,
     ):
         self.store = store
         self.until = until
@@ -160,6 +157,20 @@ class Seeder:
         self.plants = 0
         self.no_default: set[str] = set()
         self._backend: Backend | None = None
+        self.book = (
+            subscription_book.Book(
+                store,
+                start=self.start,
+                until=until,
+                seed=seed,
+                scale=scale,
+                timezone=self.timezone,
+                events_from=self.events_from,
+                later=self.later,
+            )
+            if subscriptions
+            else None
+        )
 
     # time and randomness
 
@@ -209,6 +220,9 @@ class Seeder:
         self.reset()
         day = self.start - self.start % DAY
         self.plan_customers()
+        if self.book:
+            self.book.open()
+        billing_rng = self.book.rng if self.book else None
         failing = day + (self.until - day) // DAY // 2 * DAY
         while time.gmtime(failing).tm_wday >= 5:  # a weekday, when a payout is made
             failing += DAY
@@ -218,7 +232,11 @@ class Seeder:
         while day < self.until:
             with self.store.transaction():
                 clock.run(
-                    self.store, max(day, self.start), rng=self.rng, events_from=self.events_from
+                    self.store,
+                    max(day, self.start),
+                    rng=self.rng,
+                    events_from=self.events_from,
+                    billing_rng=billing_rng,
                 )
                 self._backend = None
                 self.plan_day(day)
@@ -229,7 +247,7 @@ class Seeder:
                         getattr(self, f"do_{action}")(moment, *args)
             day += DAY
         with self.store.transaction():
-            clock.run(self.store, self.until, rng=self.rng)
+            clock.run(self.store, self.until, rng=self.rng, billing_rng=billing_rng)
             self.mark_open_authorizations()
         return self.history
 
@@ -259,6 +277,12 @@ class Seeder:
                 self.later(moment, "order")
 
     # actions, each at its moment
+
+    def do_book(self, moment: int, action: str, *args) -> None:
+        """A step of a subscriber's story, once what fell due for subscriptions until
+        then has run (the rest of the sandbox's clock keeps its own pace)."""
+        clock.run_billing(self.store, moment, self.book.rng, self.events_from)
+        getattr(self.book, action)(moment, *args)
 
     def do_bank(self, moment: int, number: str) -> None:
         account_model.configure(self.backend(moment), {"bank_account_number": number})
@@ -638,13 +662,21 @@ def seed(
     timezone: str = account_model.DEFAULT_TIMEZONE,
     files: Path | None = None,
     frozen: bool = True,
+    subscriptions: bool = True,
 ) -> dict:
     """Replace the account's state with a seeded history; returns its ground truth. The
     merchant's orders export and the bank's statement are written into the folder `files`
     (orders_path, statement_path)."""
     started = time.monotonic()
     seeder = Seeder(
-        store, until=until, months=months, seed=seed, scale=scale, name=name, timezone=timezone
+        store,
+        until=until,
+        months=months,
+        seed=seed,
+        scale=scale,
+        name=name,
+        timezone=timezone,
+        subscriptions=subscriptions,
     )
     history = seeder.run()
     with store.transaction():
@@ -680,6 +712,12 @@ def seed(
         "partial_captures": history.partial_captures,
         "failed_payout_day": history.failed_payout_day,
     }
+    if seeder.book:
+        truth["subscriptions"] = seeder.book.truth()
+        # A subscriber whose trial lapses never saved a card: a customer without a default.
+        truth["customers_without_default"] = history.without_default + [
+            s.customer for s in seeder.book.subscribers if not s.card
+        ]
     if files is not None:
         write_orders(history, orders_path(files, name))
         truth["bank"] = write_statement(store, statement_path(files, name), seed=seed, until=until)

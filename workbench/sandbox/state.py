@@ -260,6 +260,13 @@ class AccountState:
         ).fetchone()
         return loads(row[0]) if row and row[0] else {}
 
+    def set_private(self, object_id_: str, private: dict | None) -> None:
+        """Replace an object's sandbox-only facts (None: it has none)."""
+        self.conn.execute(
+            "UPDATE objects SET private = ? WHERE id = ?",
+            (compact(private) if private else None, object_id_),
+        )
+
     def raw(self, object_id_: str) -> str | None:
         row = self.conn.execute("SELECT data FROM objects WHERE id = ?", (object_id_,)).fetchone()
         return row[0] if row else None

@@ -21,11 +21,17 @@ from workbench.sandbox.models import (
     customers,
     disputes,
     events,
+    invoices,
     payment_intents,
     payment_methods,
     payouts,
+    prices,
+    products,
     refunds,
+    renewals,
     reporting,
+    subscriptions,
+    test_clocks,
     tokens,
     webhook_endpoints,
 )
@@ -75,6 +81,50 @@ INTENT_UPDATE = {
 BILLING = Obj({"address": ADDRESS, "email": Str(), "name": Str(), "phone": Str()})
 EXPIRY = {"exp_month": Int(nullable=False), "exp_year": Int(nullable=False)}
 TRANSACTIONS = {**LIST, "payout": Str(), "type": Str(), "source": Str(), "currency": Str()}
+# Stripe Billing
+PRODUCT = {
+    "active": Bool(nullable=False),
+    "description": Str(),
+    "metadata": Metadata(),
+    "statement_descriptor": DESCRIPTOR,
+    "unit_label": Str(max_length=12),
+    "url": Str(),
+}
+SUBSCRIPTION_ITEM = {"price": Str(), "quantity": Int(minimum=0), "metadata": Metadata()}
+CANCELLATION = Obj(
+    {
+        "comment": Str(),
+        "feedback": Str(
+            choices=(
+                "customer_service",
+                "low_quality",
+                "missing_features",
+                "other",
+                "switched_service",
+                "too_complex",
+                "too_expensive",
+                "unused",
+            )
+        ),
+    }
+)
+SUBSCRIPTION = {
+    "default_payment_method": Str(),
+    "cancel_at_period_end": Bool(nullable=False),
+    "payment_behavior": Str(
+        choices=(
+            "allow_incomplete",
+            "default_incomplete",
+            "error_if_incomplete",
+            "pending_if_incomplete",
+        )
+    ),
+    "proration_behavior": Str(choices=("always_invoice", "create_prorations", "none")),
+    "trial_end": Str(),
+    "metadata": Metadata(),
+    "description": Str(max_length=500),
+    "off_session": Bool(),
+}
 REPORT_PARAMETERS = Obj(
     {
         "columns": ListOf(Str(max_length=100), max_items=200),
@@ -140,7 +190,12 @@ def _routes() -> list[Route]:
         r("GET", "/v1/tokens/{token}", tokens.retrieve),
         # customers and saved cards
         r("GET", "/v1/customers/search", customers.search_, SEARCH),
-        r("POST", "/v1/customers", customers.create, {**CUSTOMER, "payment_method": Str()}),
+        r(
+            "POST",
+            "/v1/customers",
+            customers.create,
+            {**CUSTOMER, "payment_method": Str(), "test_clock": Str()},
+        ),
         r("GET", "/v1/customers", customers.list_, {**LIST, "email": Str(max_length=512)}),
         r("GET", "/v1/customers/{customer}", customers.retrieve),
         r(
@@ -149,7 +204,7 @@ def _routes() -> list[Route]:
             customers.update,
             {**CUSTOMER, "default_source": Str()},
         ),
-        r("DELETE", "/v1/customers/{customer}", customers.delete),
+        r("DELETE", "/v1/customers/{customer}", renewals.delete_customer),
         r(
             "POST",
             "/v1/customers/{customer}/sources",
@@ -401,6 +456,185 @@ def _routes() -> list[Route]:
             },
         ),
         r("DELETE", "/v1/webhook_endpoints/{endpoint}", webhook_endpoints.delete),
+        # Stripe Billing: products, prices, subscriptions, invoices, test clocks
+        r("POST", "/v1/products", products.create, {**PRODUCT, "name": Str(required=True)}),
+        r("GET", "/v1/products", products.list_, {**LIST, "active": Bool()}),
+        r("GET", "/v1/products/{product}", products.retrieve),
+        r(
+            "POST",
+            "/v1/products/{product}",
+            products.update,
+            {**PRODUCT, "name": Str(nullable=False), "default_price": Str()},
+        ),
+        r("DELETE", "/v1/products/{product}", products.delete),
+        r(
+            "POST",
+            "/v1/prices",
+            prices.create,
+            {
+                "currency": Str(required=True),
+                "unit_amount": Int(minimum=0, nullable=False),
+                "product": Str(),
+                "product_data": Obj(
+                    {
+                        "name": Str(required=True),
+                        "active": Bool(nullable=False),
+                        "metadata": Metadata(),
+                        "statement_descriptor": DESCRIPTOR,
+                        "unit_label": Str(max_length=12),
+                    }
+                ),
+                "recurring": Obj(
+                    {
+                        "interval": Str(required=True, choices=prices.INTERVALS),
+                        "interval_count": Int(minimum=1, nullable=False),
+                        "trial_period_days": Int(minimum=1, maximum=730),
+                        "usage_type": Str(choices=("licensed", "metered")),
+                    }
+                ),
+                "nickname": Str(),
+                "lookup_key": Str(max_length=200),
+                "metadata": Metadata(),
+                "active": Bool(nullable=False),
+                "tax_behavior": Str(choices=("exclusive", "inclusive", "unspecified")),
+            },
+        ),
+        r(
+            "GET",
+            "/v1/prices",
+            prices.list_,
+            {
+                **LIST,
+                "active": Bool(),
+                "currency": Str(),
+                "product": Str(),
+                "type": Str(choices=("one_time", "recurring")),
+                "lookup_keys": ListOf(Str()),
+            },
+        ),
+        r("GET", "/v1/prices/{price}", prices.retrieve),
+        r(
+            "POST",
+            "/v1/prices/{price}",
+            prices.update,
+            {
+                "active": Bool(nullable=False),
+                "nickname": Str(),
+                "lookup_key": Str(max_length=200),
+                "metadata": Metadata(),
+            },
+        ),
+        r(
+            "POST",
+            "/v1/subscriptions",
+            subscriptions.create,
+            {
+                **SUBSCRIPTION,
+                "customer": Str(required=True),
+                "items": ListOf(Obj(SUBSCRIPTION_ITEM), max_items=subscriptions.MAX_ITEMS),
+                "trial_period_days": Int(minimum=0, maximum=730),
+                "trial_from_plan": Bool(),
+                "trial_settings": Obj(
+                    {
+                        "end_behavior": Obj(
+                            {
+                                "missing_payment_method": Str(
+                                    required=True, choices=("cancel", "create_invoice", "pause")
+                                )
+                            },
+                            required=True,
+                        )
+                    }
+                ),
+                "collection_method": Str(choices=("charge_automatically", "send_invoice")),
+            },
+        ),
+        r(
+            "GET",
+            "/v1/subscriptions",
+            subscriptions.list_,
+            {
+                **LIST,
+                "customer": Str(),
+                "price": Str(),
+                "status": Str(choices=subscriptions.STATUSES),
+                "test_clock": Str(),
+            },
+        ),
+        r("GET", "/v1/subscriptions/{subscription}", subscriptions.retrieve),
+        r(
+            "POST",
+            "/v1/subscriptions/{subscription}",
+            subscriptions.update,
+            {
+                **SUBSCRIPTION,
+                "items": ListOf(
+                    Obj({**SUBSCRIPTION_ITEM, "id": Str(), "deleted": Bool()}),
+                    max_items=subscriptions.MAX_ITEMS,
+                ),
+                "cancellation_details": CANCELLATION,
+            },
+        ),
+        r(
+            "DELETE",
+            "/v1/subscriptions/{subscription}",
+            subscriptions.cancel,
+            {"cancellation_details": CANCELLATION},
+        ),
+        r(
+            "GET",
+            "/v1/subscription_items",
+            subscriptions.list_items,
+            {**LIST, "subscription": Str(required=True)},
+        ),
+        r("GET", "/v1/subscription_items/{item}", subscriptions.retrieve_item),
+        r(
+            "GET",
+            "/v1/invoices",
+            invoices.list_,
+            {
+                **LIST,
+                "customer": Str(),
+                "subscription": Str(),
+                "status": Str(choices=("draft", "open", "paid", "uncollectible", "void")),
+            },
+        ),
+        r("GET", "/v1/invoices/{invoice}", invoices.retrieve),
+        r("GET", "/v1/invoices/{invoice}/lines", invoices.list_lines, LIST),
+        r(
+            "POST",
+            "/v1/invoices/{invoice}/pay",
+            renewals.pay_invoice,
+            {"payment_method": Str(), "off_session": Bool()},
+        ),
+        r("POST", "/v1/invoices/{invoice}/void", renewals.void_invoice),
+        r(
+            "GET",
+            "/v1/invoice_payments",
+            invoices.list_payments,
+            {
+                **LIST,
+                "invoice": Str(),
+                "payment": Obj({"payment_intent": Str(), "type": Str()}),
+                "status": Str(choices=("canceled", "open", "paid")),
+            },
+        ),
+        r("GET", "/v1/invoice_payments/{invoice_payment}", invoices.retrieve_payment),
+        r(
+            "POST",
+            "/v1/test_helpers/test_clocks",
+            test_clocks.create,
+            {"frozen_time": Int(required=True, minimum=0), "name": Str(max_length=300)},
+        ),
+        r("GET", "/v1/test_helpers/test_clocks", test_clocks.list_, LIST),
+        r("GET", "/v1/test_helpers/test_clocks/{test_clock}", test_clocks.retrieve),
+        r("DELETE", "/v1/test_helpers/test_clocks/{test_clock}", test_clocks.delete),
+        r(
+            "POST",
+            "/v1/test_helpers/test_clocks/{test_clock}/advance",
+            test_clocks.advance,
+            {"frozen_time": Int(required=True, minimum=0)},
+        ),
         # the Reporting API: report types, report runs and the files they make
         r("GET", "/v1/reporting/report_types", reporting.list_types),
         r("GET", "/v1/reporting/report_types/{report_type}", reporting.retrieve_type),
@@ -530,6 +764,7 @@ def _routes() -> list[Route]:
                 "weekly_anchor": Str(choices=account.WEEKDAYS + ("saturday", "sunday")),
                 "bank_account_number": Str(choices=tuple(account.BANK_ACCOUNTS)),
                 "restricted_deny": ListOf(Str()),
+                "subscription_after_retries": Str(choices=renewals.AFTER_RETRIES),
             },
             control=True,
         ),

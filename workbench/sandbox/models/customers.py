@@ -20,13 +20,16 @@ def _address(values: dict | None) -> dict | None:
 
 
 def create(backend: Backend, params: dict) -> dict:
+    clock = None
+    if params.get("test_clock"):  # the customer lives in the clock's time
+        clock = backend.get(params["test_clock"], "test_helpers.test_clock", param="test_clock")
     customer = {
         "id": backend.new_id("cus", 14),
         "object": "customer",
         "address": _address(params.get("address")),
         "balance": params.get("balance") or 0,
         "business_name": None,
-        "created": backend.now,
+        "created": clock["frozen_time"] if clock else backend.now,
         "currency": None,
         "customer_account": None,
         "default_source": None,
@@ -51,7 +54,7 @@ def create(backend: Backend, params: dict) -> dict:
         "preferred_locales": params.get("preferred_locales") or [],
         "shipping": shipping_object(params.get("shipping")),
         "tax_exempt": "none",
-        "test_clock": None,
+        "test_clock": clock["id"] if clock else None,
     }
     backend.store.insert(customer)
     source = None
