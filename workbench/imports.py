@@ -4,6 +4,7 @@ sees it: a malformed file is one error naming the file, row and column to fix.""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from workbench.sandbox.currencies import SUPPORTED
 
 ORDER_COLUMNS = ("order_id", "created", "amount", "currency", "status")
 STATEMENT_COLUMNS = ("date", "description", "amount", "currency")
+AMOUNT = re.compile(r"(?P<sign>-?)(?P<whole>\d{1,15})(?:\.(?P<fraction>\d{0,6}))?")
 
 
 class FileError(WorkbenchError):
@@ -45,7 +47,7 @@ def read_orders(path: Path | str) -> pd.DataFrame:
             "created": _moments(table["created"], where, "created"),
             "amount": _amounts(table["amount"], currency, where),
             "currency": currency,
-            "status": table["status"].str.strip().str.lower(),
+            "status": _lowered(table["status"]),
         }
     )
     return frame
@@ -77,7 +79,7 @@ def _first_bad(bad: pd.Series, where: str, column: str, values: pd.Series, why: 
 
 
 def _currencies(column: pd.Series, where: str) -> pd.Series:
-    codes = column.str.strip().str.lower()
+    codes = _lowered(column)
     known = codes.isin(SUPPORTED)
     _first_bad(~known, where, "currency", column, "is not a currency Stripe supports (e.g. USD)")
     return codes
@@ -91,28 +93,51 @@ def _moments(column: pd.Series, where: str, name: str) -> pd.Series:
 
 def _amounts(column: pd.Series, currency: pd.Series, where: str) -> pd.Series:
     """Major-unit decimals as integer minor units, exactly: the digits are read as one
-    integer and shifted by powers of ten, never multiplied as floats; more decimals than the
-    currency has (other than trailing zeros) is an error."""
-    text = column.str.strip()
-    well_formed = text.str.fullmatch(r"-?\d{1,15}(?:\.\d{0,6})?").fillna(False)
-    _first_bad(~well_formed, where, "amount", column, "is not an amount (e.g. 10.50)")
-    digits = currency.map({code: exponent(code) for code in currency.unique()})
-    point = text.str.find(".")
-    decimals = (text.str.len() - point - 1).where(point >= 0, 0)
-    shown = text.str.rstrip("0").where(point >= 0, text)
-    significant = (shown.str.len() - point - 1).where(point >= 0, 0).clip(lower=0)
-    too_many = significant > digits
-    if too_many.any():
-        row = too_many.idxmax()
+    integer, never as a float; more decimals than the currency has (other than trailing
+    zeros) is an error. Each distinct (amount, currency) is read once: a file of a million
+    orders holds far fewer distinct amounts."""
+    texts, text_codes = _distinct(column)
+    currencies, currency_codes = _distinct(currency)
+    pairs, row_pair = np.unique(text_codes * len(currencies) + currency_codes, return_inverse=True)
+    minor = np.zeros(len(pairs), dtype="int64")
+    problem = np.zeros(len(pairs), dtype="int8")  # 1: not an amount, 2: too many decimals
+    for index, pair in enumerate(pairs.tolist()):
+        text, code = texts[pair // len(currencies)], currencies[pair % len(currencies)]
+        found = AMOUNT.fullmatch(text.strip())
+        digits = exponent(code)
+        if found is None:
+            problem[index] = 1
+        elif len((found["fraction"] or "").rstrip("0")) > digits:
+            problem[index] = 2
+        else:
+            fraction = ((found["fraction"] or "") + "0" * digits)[:digits]
+            minor[index] = int(found["sign"] + found["whole"] + fraction)
+    bad = problem[row_pair.ravel()]
+    if bad.any():
+        row = int(np.argmax(bad != 0))
+        shown, code = column.iloc[row], currency.iloc[row]
+        if bad[row] == 1:
+            raise FileError(
+                f"{where}, row {row + 2}, column amount: {shown!r} is not an amount (e.g. 10.50)"
+            )
         raise FileError(
-            f"{where}, row {row + 2}, column amount: {column[row]} {currency[row].upper()} has "
-            f"more decimals than {currency[row].upper()}'s {digits[row]}"
+            f"{where}, row {row + 2}, column amount: {shown} {code.upper()} has more decimals "
+            f"than {code.upper()}'s {exponent(code)}"
         )
-    number = text.str.replace(".", "", regex=False).astype("int64").to_numpy()
-    shift = (digits - decimals).to_numpy()
-    up = np.power(10, np.clip(shift, 0, None), dtype="int64")
-    down = np.power(10, np.clip(-shift, 0, None), dtype="int64")
-    return pd.Series(number * up // down, index=column.index, dtype="int64")
+    return pd.Series(minor[row_pair.ravel()], index=column.index, dtype="int64")
+
+
+def _lowered(column: pd.Series) -> pd.Series:
+    """Stripped and lower-cased, each distinct value once (a code or a status repeats)."""
+    values, codes = _distinct(column)
+    lowered = np.array([value.strip().lower() for value in values], dtype=object)
+    return pd.Series(lowered[codes], index=column.index, dtype=object)
+
+
+def _distinct(column: pd.Series) -> tuple[list, np.ndarray]:
+    """The column's distinct values and each row's index into them."""
+    codes, values = pd.factorize(column, use_na_sentinel=False)
+    return list(values), codes.astype("int64")
 
 
 def read_bank_statement(path: Path | str) -> pd.DataFrame:
