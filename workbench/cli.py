@@ -506,15 +506,16 @@ class _Parser(argparse.ArgumentParser):
 
 def lab(args: argparse.Namespace) -> int:
     """Start JupyterLab on the notebooks, with this environment's Python as the kernel."""
-    import subprocess
-
     notebooks = config.PROJECT_ROOT / "notebooks"
     command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={notebooks}"]
     command += [f"--port={args.port}"] if args.port else []
     command += ["--no-browser"] if args.no_browser else []
     command += ["--ServerApp.allow_root=True"] if os.geteuid() == 0 else []  # containers, CI
     print(f"workbench: JupyterLab on {notebooks}; start with 00_start_here.ipynb", file=sys.stderr)
-    return subprocess.call(command)
+    sys.stderr.flush()
+    # JupyterLab takes this process's place, so a stop signal (a terminal's Ctrl-C, a
+    # supervisor's TERM) reaches it rather than leaving it running orphaned.
+    os.execv(command[0], command)
 
 
 def parser() -> argparse.ArgumentParser:

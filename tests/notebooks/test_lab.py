@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.notebooks.pinned import NOTEBOOKS, free_port
@@ -46,3 +47,6 @@ def test_workbench_lab_serves_the_notebooks_with_this_environment(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+    # The command was JupyterLab itself, not a parent that dies and leaves it serving.
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{url}/api/status", timeout=5)
