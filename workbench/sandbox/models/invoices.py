@@ -32,7 +32,6 @@ from workbench.sandbox.exceptions import (
     SandboxError,
 )
 from workbench.sandbox.models import payment_intents, payment_methods
-from workbench.sandbox.state import loads
 
 DAY = 86400
 FINALIZE_AFTER = 3600
@@ -306,13 +305,11 @@ def _delinquent(backend: Backend, customer_id: str, delinquent: bool) -> None:
 
 
 def payment_of(backend: Backend, invoice_id: str) -> dict | None:
-    """The invoice's InvoicePayment (its PaymentIntent), once a payment was attempted."""
-    row = backend.store.conn.execute(
-        "SELECT data FROM objects WHERE object = 'invoice_payment' "
-        "AND json_extract(data, '$.invoice') = ?",
-        (invoice_id,),
-    ).fetchone()
-    return loads(row[0]) if row else None
+    """The invoice's InvoicePayment (its PaymentIntent), once a payment was attempted: its id
+    is among the invoice's private facts, so finding it reads one row, not every object (a
+    seed of a million charges attempts tens of thousands of invoices)."""
+    payment = backend.store.private(invoice_id).get("payment")
+    return backend.store.get(payment, "invoice_payment") if payment else None
 
 
 def _payment_object(backend: Backend, invoice: dict, intent: dict) -> dict:
@@ -379,6 +376,8 @@ def attempt(
     if payment is None:
         payment = _payment_object(backend, invoice, intent)
         backend.store.insert(payment)
+        facts = backend.store.private(invoice["id"])
+        backend.store.set_private(invoice["id"], {**facts, "payment": payment["id"]})
     if declined is not None:
         code = declined.decline_code or declined.code
         _failed(backend, invoice, retry=retry and code not in HARD_DECLINES)
