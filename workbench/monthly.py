@@ -451,6 +451,19 @@ class MonthlyReview:
         return subscriptions.movements(self.mrr_steps, self.subscription_months(count))
 
     @cached_property
+    def settlement_rates(self) -> dict:
+        """Per currency paid in, its settlement currency and the rate of its latest charge
+        by the month's end."""
+        moved = self._transactions_around
+        before = moved[moved["created"] < pd.Timestamp(self.end)]
+        return subscriptions.settlement_rates(before, self._charges_around)
+
+    def mrr_in_settlement(self, moved: pd.DataFrame | None = None) -> pd.DataFrame:
+        """MRR per month in settlement currency (default: this month's movements)."""
+        moved = self.mrr_movements if moved is None else moved
+        return subscriptions.in_settlement(moved, self.settlement_rates)
+
+    @cached_property
     def subscription_churn(self) -> pd.DataFrame:
         return subscriptions.churn(self.mrr_movements)
 

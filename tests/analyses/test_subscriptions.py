@@ -228,3 +228,58 @@ def test_tie_out_by_hand(steps):
     assert (jpy_march["collected"], jpy_march["prorations"]) == (2308, 1328)
     kwd_jan = table.loc[("2026-01", "kwd")]
     assert (kwd_jan["invoices_paid"], kwd_jan["collected"]) == (2, 12345)  # trial's and first
+
+
+def test_mrr_in_settlement_currency_by_hand():
+    """Closing October in USD: 10.00 + 20.00 EUR x 1.08 = 21.60 + 18,811 JPY x 0.0067 =
+    126.0337 -> 126.03 + 1.029 KWD x 3.25 = 3.34425 -> 3.34: 160.97. November's 50 JPY is
+    0.335 USD, rounded half up to 0.34. GBP was never charged: no rate, a row of its own."""
+    from decimal import Decimal
+
+    moved = pd.DataFrame(
+        [
+            ("2026-10", "usd", 900, 1000, 2),
+            ("2026-10", "eur", 0, 2000, 1),
+            ("2026-10", "jpy", 18811, 18811, 3),
+            ("2026-10", "kwd", 0, 1029, 1),
+            ("2026-10", "gbp", 0, 500, 1),
+            ("2026-11", "jpy", 18811, 50, 1),
+        ],
+        columns=["month", "currency", "opening", "closing", "customers"],
+    )
+    rates = {
+        "usd": ("usd", Decimal(1)),
+        "eur": ("usd", Decimal("1.08")),
+        "jpy": ("usd", Decimal("0.0067")),
+        "kwd": ("usd", Decimal("3.25")),
+    }
+    found = subs.in_settlement(moved, rates)
+    assert found.values.tolist() == [
+        ["2026-10", "usd", 900 + 12603, 1000 + 2160 + 12603 + 334, 7],
+        ["2026-10", "gbp", 0, 500, 1],
+        ["2026-11", "usd", 12603, 34, 1],
+    ]
+
+
+def test_settlement_rates_are_the_latest_charges():
+    transactions = pd.DataFrame(
+        [
+            ("txn_1", at("2026-10-01"), "charge", "ch_eur_old", "usd", 1.07),
+            ("txn_2", at("2026-10-20"), "charge", "ch_eur_new", "usd", 1.08),
+            ("txn_3", at("2026-10-25"), "refund", "re_1", "usd", 1.5),
+            ("txn_4", at("2026-10-05"), "charge", "ch_usd", "usd", float("nan")),
+            ("txn_5", at("2026-10-06"), "payment", "ch_jpy", "usd", 0.0067),
+        ],
+        columns=["id", "created", "type", "source", "currency", "exchange_rate"],
+    )
+    charges = pd.DataFrame(
+        [("ch_eur_old", "eur"), ("ch_eur_new", "eur"), ("ch_usd", "usd"), ("ch_jpy", "jpy")],
+        columns=["id", "currency"],
+    )
+    assert {
+        c: (t, str(r)) for c, (t, r) in subs.settlement_rates(transactions, charges).items()
+    } == {
+        "eur": ("usd", "1.08"),
+        "usd": ("usd", "1"),
+        "jpy": ("usd", "0.0067"),
+    }

@@ -31,7 +31,7 @@ from workbench.analyses import (
 from workbench.imports import read_bank_statement, read_orders
 from workbench.monthly import MonthlyReview
 from workbench.periods import months_between
-from workbench.sandbox import seed
+from workbench.sandbox import ledger, seed
 
 MONTHS = ("2026-06", "2026-07")
 
@@ -368,6 +368,25 @@ def test_mrr_and_its_movements_are_the_books_every_month(book):
     for key, numbers in expected.items():
         count = numbers["subscribers"]
         assert arpu[key] == ((2 * numbers["closing"] + count) // (2 * count) if count else 0)
+
+
+def test_mrr_in_settlement_currency_is_the_books_at_the_sandboxs_rates(book, subscribed):
+    """Each month's closing MRR of every currency, converted as the sandbox's ledger converts
+    a charge (its fixed rate table), summed in USD."""
+    _, truth, months, steps = book
+    wb = subscribed["wb"]
+    rates = subscriptions.settlement_rates(
+        everything(wb, "balance_transactions"), everything(wb, "charges")
+    )
+    found = subscriptions.in_settlement(subscriptions.movements(steps, months), rates)
+    assert set(found["settlement_currency"]) == {"usd"}
+    expected = {
+        month: sum(
+            ledger.convert(numbers["closing"], currency, "usd") for currency, numbers in by.items()
+        )
+        for month, by in truth["months"].items()
+    }
+    assert dict(zip(found["month"], found["closing"].astype(int), strict=True)) == expected
 
 
 def test_trials_and_failed_renewals_are_the_books(book, subscribed):

@@ -18,10 +18,13 @@ per currency.
 from __future__ import annotations
 
 from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 import pandas as pd
 
+from workbench.analyses._frames import lookup
+from workbench.money import exponent
 from workbench.periods import Period
 
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
@@ -200,6 +203,49 @@ def movements(mrr_steps: pd.DataFrame, months: list[Period]) -> pd.DataFrame:
         "balanced",
     ]
     return pd.DataFrame(rows, columns=columns)
+
+
+def settlement_rates(
+    transactions: pd.DataFrame, charges: pd.DataFrame
+) -> dict[str, tuple[str, Decimal]]:
+    """Per currency customers paid in: the settlement currency its charges landed in and the
+    exchange rate of the latest of them (Stripe's rate that day; 1 without a conversion)."""
+    paid = transactions[transactions["type"].isin(("charge", "payment"))]
+    paid_in = lookup(paid["source"], charges.set_index("id")["currency"])
+    latest = (
+        paid.assign(paid_in=paid_in)
+        .dropna(subset=["paid_in"])
+        .sort_values(["created", "id"])
+        .groupby("paid_in")
+        .tail(1)
+    )
+    return {
+        row.paid_in: (
+            str(row.currency),
+            Decimal(1) if pd.isna(row.exchange_rate) else Decimal(repr(row.exchange_rate)),
+        )
+        for row in latest.itertuples()
+    }
+
+
+def in_settlement(moved: pd.DataFrame, rates: dict[str, tuple[str, Decimal]]) -> pd.DataFrame:
+    """Opening and closing MRR per month in settlement currency: each currency's MRR (from
+    `movements`) at its rate (`settlement_rates`), rounded half up to the settlement
+    currency's minor unit, then summed. A currency never charged yet has no rate and stays
+    as it is, in a row of its own."""
+    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for row in moved.itertuples():
+        target, rate = rates.get(row.currency, (row.currency, Decimal(1)))
+        shift = exponent(target) - exponent(row.currency)
+        summed = totals[(row.month, target)]
+        for index, minor in enumerate((row.opening, row.closing)):
+            converted = (Decimal(int(minor)) * rate).scaleb(shift)
+            summed[index] += int(converted.to_integral_value(ROUND_HALF_UP))
+        summed[2] += row.customers
+    return pd.DataFrame(
+        [(month, currency, *figures) for (month, currency), figures in totals.items()],
+        columns=["month", "settlement_currency", "opening", "closing", "customers"],
+    )
 
 
 def churn(moved: pd.DataFrame) -> pd.DataFrame:
