@@ -337,9 +337,15 @@ class TestCommand:
             text=True,
         )
         lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(
-            target=lambda: [lines.put(line) for line in process.stdout], daemon=True
-        ).start()
+
+        def read() -> None:
+            try:
+                for line in process.stdout:
+                    lines.put(line)
+            except ValueError:  # communicate() closed the pipe: what is left is in its answer
+                pass
+
+        threading.Thread(target=read, daemon=True).start()
         return process, lines
 
     def start(self, sandbox_server, account_key, tmp_path, *args, **env):
