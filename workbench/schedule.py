@@ -88,7 +88,15 @@ def install_systemd(units: dict, folder: Path) -> str:
     for name, text in units.items():
         (folder / name).write_text(text, encoding="utf-8")
     for step in (["daemon-reload"], ["enable", "--now", f"{UNIT}.timer"]):
-        done = subprocess.run(["systemctl", "--user", *step], capture_output=True, text=True)
+        try:
+            done = subprocess.run(
+                ["systemctl", "--user", *step], capture_output=True, text=True, timeout=60
+            )
+        except FileNotFoundError:
+            raise WorkbenchError(
+                f"no `systemctl` here: the units are in {folder}; use cron instead (without "
+                "--systemd)"
+            ) from None
         if done.returncode:
             raise WorkbenchError(
                 f"systemctl --user {' '.join(step)} failed: {done.stderr.strip()[:200]}"

@@ -96,11 +96,19 @@ def test_systemd_units_are_written_and_the_timer_started(tmp_path):
     ]
 
 
-def test_no_crontab_is_one_line_saying_what_to_do(tmp_path):
+def test_no_crontab_or_systemctl_is_one_line_saying_what_to_do(tmp_path):
     env = {"PATH": str(tmp_path), "WORKBENCH_DATA_DIR": str(tmp_path / "data")}
     result = run("schedule", "--install", env=env)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "workbench: error: no `crontab` here: install cron, or use --systemd for a systemd "
         "user timer"
+    ]
+    home = tmp_path / "home"
+    result = run("schedule", "--install", "--systemd", env=env | {"HOME": str(home)})
+    units = home / ".config" / "systemd" / "user"
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"workbench: error: no `systemctl` here: the units are in {units}; use cron instead "
+        "(without --systemd)"
     ]
