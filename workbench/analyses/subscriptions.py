@@ -222,7 +222,7 @@ def settlement_rates(
     return {
         row.paid_in: (
             str(row.currency),
-            Decimal(1) if pd.isna(row.exchange_rate) else Decimal(repr(row.exchange_rate)),
+            Decimal(1) if pd.isna(row.exchange_rate) else Decimal(repr(float(row.exchange_rate))),
         )
         for row in latest.itertuples()
     }
