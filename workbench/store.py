@@ -627,6 +627,7 @@ class Store:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._local = threading.local()
+        self._writer = threading.Lock()
         self._codes: dict[tuple[str, str], dict[str, int]] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -660,16 +661,20 @@ class Store:
 
     @contextmanager
     def transaction(self):
-        """A write transaction, taking the write lock at once (BEGIN IMMEDIATE)."""
+        """A write transaction, taking the write lock at once (BEGIN IMMEDIATE). Threads of
+        this process queue for it on a lock of ours: SQLite's busy handler would make them
+        poll with sleeps of up to 100 ms, and the sync's page threads would spend most of
+        their time asleep while the lock stood free."""
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            self._codes.clear()  # codes handed out in the undone transaction are gone too
-            raise
-        conn.execute("COMMIT")
+        with self._writer:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                self._codes.clear()  # codes handed out in the undone transaction are gone too
+                raise
+            conn.execute("COMMIT")
 
     def upsert(self, kind_name: str, account: str, objects: Iterable[dict]) -> int:
         """Insert or replace objects by id (inside the caller's transaction)."""
@@ -695,17 +700,33 @@ class Store:
                 )
             )
             documents.append((account, obj["id"], orjson.dumps(obj).decode()))
-        self.conn.executemany(
-            f"INSERT INTO {item.name} ({', '.join(names)}) VALUES "
-            f"({', '.join('?' for _ in names)}) ON CONFLICT DO UPDATE SET {updates}",
+        self._insert(
+            f"INSERT INTO {item.name} ({', '.join(names)})",
+            f"ON CONFLICT DO UPDATE SET {updates}",
             rows,
         )
-        self.conn.executemany(
-            f"INSERT INTO {item.name}_data (account, id, data) VALUES (?, ?, ?) "
+        self._insert(
+            f"INSERT INTO {item.name}_data (account, id, data)",
             "ON CONFLICT DO UPDATE SET data = excluded.data",
             documents,
         )
         return len(rows)
+
+    def _insert(self, head: str, tail: str, rows: list[tuple]) -> None:
+        """Rows in as few statements as SQLite's parameter limit allows. executemany() would
+        let go of the GIL at every row, and with other threads busy (the sync's fetching
+        threads) each row would then wait up to a switch interval (5 ms) to get it back."""
+        if not rows:
+            return
+        width = len(rows[0])
+        per = max(1, self.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width)
+        marks = f"({', '.join('?' * width)})"
+        for start in range(0, len(rows), per):
+            chunk = rows[start : start + per]
+            self.conn.execute(
+                f"{head} VALUES {', '.join([marks] * len(chunk))} {tail}",
+                [value for row in chunk for value in row],
+            )
 
     def documents(self, kind_name: str, account: str, where: str = "", args=()) -> list[tuple]:
         """(id, JSON) of the stored objects of a type, filtered on its columns by `where`
