@@ -99,20 +99,23 @@ def _atomic(path: Path):
 
 def major_text(amounts: pd.Series, currencies: pd.Series) -> pd.Series:
     """Integer minor units as exact major-unit text per currency ('10.50', '1050' for JPY,
-    '1.050' for KWD), by integer arithmetic over whole columns; missing stays empty."""
-    known = amounts.notna()
-    values = amounts[known].astype("int64")
-    codes = currencies[known].astype(str)
-    text = pd.Series("", index=amounts.index, dtype=object)
-    for code in codes.unique():
-        rows = codes == code
+    '1.050' for KWD), by integer arithmetic; missing stays empty. Each distinct amount is
+    written once (a month's million rows hold far fewer amounts) and taken for every row."""
+    known = amounts.notna().to_numpy()
+    values = amounts.to_numpy(dtype="int64", na_value=0)
+    codes = currencies.astype(str).to_numpy()
+    text = np.full(len(amounts), "", dtype=object)
+    for code in pd.unique(codes[known]):
+        rows = known & (codes == code)
+        distinct, each = np.unique(values[rows], return_inverse=True)
         digits = exponent(code)
-        whole, fraction = values[rows].abs().divmod(10**digits)
-        shown = whole.astype(str)
+        whole, fraction = np.divmod(np.abs(distinct), 10**digits)
+        shown = pd.Series(whole).astype(str)
         if digits:
-            shown = shown + "." + fraction.astype(str).str.zfill(digits)
-        text[rows[rows].index] = shown.where(values[rows] >= 0, "-" + shown)
-    return text
+            shown = shown + "." + pd.Series(fraction).astype(str).str.zfill(digits)
+        shown = shown.where(distinct >= 0, "-" + shown).to_numpy(dtype=object)
+        text[rows] = shown[each]
+    return pd.Series(text, index=amounts.index)
 
 
 def utc_text(moments: pd.Series) -> pd.Series:
