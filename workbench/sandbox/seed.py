@@ -544,12 +544,17 @@ class Seeder:
 
     def mark_open_authorizations(self) -> None:
         """Authorizations still open at the end: charges due to expire, and the charges of
-        PaymentIntents due to expire (a PaymentIntent's authorization expires with it)."""
+        PaymentIntents due to expire (a PaymentIntent's authorization expires with it). The
+        few due objects are found by their index and the charges by id: asked as `object =
+        'charge' AND id IN (...)`, SQLite read every charge (12 s at a million)."""
         rows = self.store.conn.execute(
-            "SELECT id FROM objects WHERE object = 'charge' AND id IN ("
-            "SELECT id FROM objects WHERE due IS NOT NULL AND object = 'charge' UNION ALL "
-            "SELECT json_extract(data, '$.latest_charge') FROM objects "
-            "WHERE due IS NOT NULL AND object = 'payment_intent') ORDER BY created, seq"
+            "SELECT charge.id FROM ("
+            "SELECT id FROM objects INDEXED BY objects_due "
+            "WHERE due IS NOT NULL AND object = 'charge' UNION "
+            "SELECT json_extract(data, '$.latest_charge') FROM objects INDEXED BY objects_due "
+            "WHERE due IS NOT NULL AND object = 'payment_intent') AS open "
+            "CROSS JOIN objects AS charge ON charge.id = open.id "
+            "WHERE charge.object = 'charge' ORDER BY charge.created, charge.seq"
         ).fetchall()
         self.history.open_authorizations = [row[0] for row in rows]
 
