@@ -71,7 +71,6 @@ INDENTED = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
 ITEM_INDENT = "    "  # where a list's items sit: inside `"data": [` of a top-level object
 _BEFORE_ITEM = len('{\n  "data": [\n' + ITEM_INDENT)
 _AFTER_ITEM = len("\n  ]\n}")
-_ITEM_NEWLINE = ("\n" + ITEM_INDENT).encode()
 _FIRST_KEYS = ("id", "object")  # Stripe's first keys, in its order; the others are sorted
 
 
@@ -145,9 +144,11 @@ def stored(obj: dict) -> str:
     """An API object as it is stored: laid out as it sits among a list's `data`. The models
     make every object in Stripe's order (`id` and `object` first, the rest sorted), so one
     orjson call lays it out; a test holds this to `dumps`, which sorts and hoists whatever
-    it is given. (A million-object seed writes several million of these; the indent is
-    added to the bytes, where replace is several times quicker than on the decoded str.)"""
-    return orjson.dumps(obj, option=orjson.OPT_INDENT_2).replace(b"\n", _ITEM_NEWLINE).decode()
+    it is given. (A million-object seed writes several million of these: orjson indents
+    the object as an item of a list, and the item is cut out, which is quicker than
+    adding the indent to each line afterwards.)"""
+    text = orjson.dumps({"data": [obj]}, option=orjson.OPT_INDENT_2)
+    return text[_BEFORE_ITEM:-_AFTER_ITEM].decode()
 
 
 def as_item(raw: bytes) -> bytes:
