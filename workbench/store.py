@@ -627,7 +627,7 @@ class Store:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._local = threading.local()
-        self._writer = threading.Lock()
+        self._writer = threading.RLock()  # a nested BEGIN fails as SQLite says, not hangs
         self._codes: dict[tuple[str, str], dict[str, int]] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
