@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import random
+import shutil
 from dataclasses import dataclass, field
 
+import pandas as pd
 import requests
 import stripe
 
@@ -19,6 +21,7 @@ from tests.store_vs_api import Interrupted, StopsAfter, api_listing, assert_same
 from workbench.sync import DEFAULT_KINDS, Sync
 
 CARDS = ("tok_visa", "tok_mastercard", "tok_amex", "tok_visa_debit", "tok_gb", "tok_jp")
+COPIED = ("charges", "balance_transactions")  # the types frames read from daily copies
 CURRENCIES = (("usd", 2000), ("eur", 1500), ("jpy", 3000), ("kwd", 900))
 
 
@@ -295,6 +298,7 @@ class History:
     def sync_some(self) -> None:
         kinds = self.rng.sample(DEFAULT_KINDS, self.rng.randrange(1, len(DEFAULT_KINDS)))
         self.syncer(Sync).run(kinds)
+        self.read_frames()
 
     def sync_interrupted(self) -> None:
         if self.interrupted:
@@ -302,9 +306,26 @@ class History:
         self.interrupted = True
         with contextlib.suppress(Interrupted):
             self.syncer(StopsAfter, pages=self.rng.randrange(0, 12)).run()
+        self.read_frames()
 
     def sync_all(self) -> None:
         self.syncer(Sync).run()
+        self.read_frames()
+
+    def read_frames(self) -> None:
+        """Frames read between syncs leave copies of days that later changes must retire."""
+        for name in COPIED:
+            self.wb.frame(name, columns=self.rng.choice((None, ["amount"])))
+
+    def check_frames(self, truth: dict) -> None:
+        """Frames read through the copies equal the API, and the store read afresh."""
+        for name in COPIED:
+            for columns in (None, ["amount"]):
+                copied = self.wb.frame(name, columns=columns)
+                amounts = {i: obj["amount"] for i, obj in truth[name].items()}
+                assert dict(zip(copied["id"], copied["amount"], strict=True)) == amounts
+                shutil.rmtree(self.wb.store.copies, ignore_errors=True)
+                pd.testing.assert_frame_equal(copied, self.wb.frame(name, columns=columns))
 
     def syncer(self, cls, **kwargs) -> Sync:
         wb = self.wb
@@ -355,6 +376,7 @@ class History:
         truth = api_listing(self.url, self.key)
         found = stored(self.wb)
         assert_same(truth, found)
+        self.check_frames(truth)
         for customer in set(found["customers"]) - set(truth["customers"]):
             assert self.client.v1.customers.retrieve(customer).to_dict()["deleted"] is True
         return sum(len(objects) for objects in truth.values())

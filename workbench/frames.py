@@ -9,15 +9,20 @@ metadata keys as `metadata.<key>`. A frame reads the store only: it never calls 
 
 from __future__ import annotations
 
+import hashlib
 import numbers
-from dataclasses import dataclass
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from workbench.exceptions import WorkbenchError
-from workbench.store import ASSIGNED, KINDS, Kind, Store
+from workbench.store import ASSIGNED, DAY, KINDS, Kind, Store
 
 TIMESTAMPS = {
     "created",
@@ -63,6 +68,8 @@ BOOLEANS = {
 # Stripe sends `deleted` only on deleted objects: absent means no.
 ABSENT_IS_FALSE = {"deleted"}
 FLOATS = {"exchange_rate"}
+# Bumped whenever what a day's copy holds changes shape: older copies are then not read.
+COPY_LAYOUT = 1
 RENAMES = {
     "fee_stripe_fee": "fee.stripe_fee",
     "fee_application_fee": "fee.application_fee",
@@ -110,6 +117,10 @@ class Query:
     columns: list[Column]
     where: str
     args: list
+    account: str
+    low: int | None  # the period [low, high) in Unix seconds, either end open
+    high: int | None
+    filtered: bool
 
     @classmethod
     def build(cls, account: str, name: str, start, end, filters: dict, fields=None) -> Query:
@@ -172,7 +183,16 @@ class Query:
                 return Column(n, n, "float")
             return Column(n, n, "text" if sql.get(n, "TEXT") == "TEXT" else "integer")
 
-        query = cls(kind, [column(n) for n in names], " AND ".join(clauses), args)
+        query = cls(
+            kind,
+            [column(n) for n in names],
+            " AND ".join(clauses),
+            args,
+            account,
+            low,
+            high,
+            bool(filters),
+        )
         return query.with_keys(keys) if keys and "metadata" in kind.columns else query
 
     @property
@@ -199,7 +219,15 @@ class Query:
             )
             for key in keys
         ]
-        return Query(self.kind, columns, self.where, self.args)
+        return replace(self, columns=columns)
+
+    def on_day(self, day: int) -> Query:
+        """The same columns, of the rows created on one day (UTC)."""
+        return replace(
+            self,
+            where="account = ? AND created >= ? AND created < ?",
+            args=[self.account, day * DAY, (day + 1) * DAY],
+        )
 
     def packed(self) -> tuple[str, list]:
         """One row: the count, then each column's values joined into one string by SQLite.
@@ -221,44 +249,156 @@ def load(
     created always come; "metadata" brings every `metadata.<key>` that occurs, and
     "metadata.<key>" that one key)."""
     query = Query.build(account, name, start, end, filters, columns)
+    copied = query.kind.by_day and not query.filtered
+    return _typed(store, query.kind, _copied(store, query) if copied else _read(store, query))
+
+
+# Raw columns, before pandas: per column name an int64 array (NULL_INTEGER for null) for
+# integers, times and codes, float64 for floats, an object array (None for null) for text.
+Raw = dict[str, np.ndarray]
+
+
+def _read(store: Store, query: Query) -> Raw:
+    """The rows `query` selects, read from SQLite."""
     if query.metadata:
         keys = [row[0] for row in store.conn.execute(query.keys_sql(), query.args)]
         query = query.with_keys(keys)
     sql, args = query.packed()
     row = store.conn.execute(sql, args).fetchone()
-    return _decode(
-        store, query, row[0], dict(zip((c.name for c in query.columns), row[1:], strict=True))
-    )
-
-
-def _decode(store: Store, query: Query, count: int, joined: dict[str, str | None]) -> pd.DataFrame:
-    """The packed columns of `query` as typed Series, in key order."""
-    kind = query.kind
-    # SQLite owes an aggregate no order; it scans in key order, and a sort mends it if not.
-    created = _parse(joined["created"]) if kind.has_created else None
-    data = {}
-    for column in query.columns:
-        name = column.name
-        if name == "created":
-            data[name] = _series(name, created)
-        elif column.form == "text":
-            values = _split(joined[name], count)
+    count, raw = row[0], {}
+    for column, joined in zip(query.columns, row[1:], strict=True):
+        if column.form == "text":
+            values = _split(joined, count)
             if values is None:  # a separator inside the text itself: look it up by id
                 found = dict(
                     store.conn.execute(
-                        f"SELECT id, {column.sql} FROM {kind.name} WHERE {query.where}",
+                        f"SELECT id, {column.sql} FROM {query.kind.name} WHERE {query.where}",
                         [*column.args, *query.args],
                     )
                 )
-                values = [found[object_id] for object_id in data["id"]]
-            data[name] = pd.Series(np.array(values, dtype=object), dtype="object")
-        elif column.form == "float":
-            data[name] = pd.Series(_parse(joined[name], np.float64))
-        elif column.form == "coded":
-            data[name] = _categorical(store.categories(kind.name, name), _parse(joined[name]))
+                values = [found[object_id] for object_id in raw["id"]]
+            raw[column.name] = np.array(values, dtype=object)
         else:
-            data[name] = _series(name, _parse(joined[name]))
-    frame = pd.DataFrame(data, columns=[c.name for c in query.columns])
+            raw[column.name] = _parse(joined, np.float64 if column.form == "float" else np.int64)
+    return raw
+
+
+def _copied(store: Store, query: Query) -> Raw:
+    """The rows `query` selects, from the columnar copy of each day they fall on; a day
+    whose token has changed since its copy was made (or that has none) is read from SQLite
+    and copied anew. The tokens and the rows read are one snapshot (one read transaction),
+    so a copy never holds rows newer or older than the token it is filed under."""
+    folder = store.copies / _digest(query)
+    conn = store.conn
+    own = not conn.in_transaction
+    if own:
+        conn.execute("BEGIN")
+    try:
+        days = store.day_tokens(
+            query.kind.name,
+            query.account,
+            None if query.low is None else query.low // DAY,
+            None if query.high is None else (query.high - 1) // DAY,
+        )
+        blocks = []
+        for day, token in days:
+            path = folder / f"{day}.{token & 0xFFFF_FFFF_FFFF_FFFF:016x}.pickle"
+            block = _kept(path)
+            if block is None:
+                block = _read(store, query.on_day(day))
+                _keep(path, block)
+            blocks.append(block)
+    finally:
+        if own:
+            conn.execute("COMMIT")
+    raw = _joined(query, blocks)
+    created = raw["created"]
+    inside = np.ones(len(created), dtype=bool)
+    if query.low is not None:
+        inside &= created >= query.low
+    if query.high is not None:
+        inside &= created < query.high
+    return raw if inside.all() else {name: values[inside] for name, values in raw.items()}
+
+
+def _digest(query: Query) -> str:
+    """The name of a copy's folder: the account, the type and exactly which columns, read
+    how (a copy made for other columns, or by another layout of copies, is not this one)."""
+    shape = repr(
+        (
+            COPY_LAYOUT,
+            query.account,
+            query.kind.name,
+            [(c.name, c.sql, c.form, c.args) for c in query.columns],
+        )
+    )
+    return hashlib.sha256(shape.encode()).hexdigest()[:24]
+
+
+def _kept(path: Path) -> Raw | None:
+    """A day's copy, or None if there is none (or it cannot be read: it is made again)."""
+    try:
+        with path.open("rb") as stream:
+            return pickle.load(stream)
+    except (OSError, EOFError, pickle.UnpicklingError):
+        return None
+
+
+def _keep(path: Path, block: Raw) -> None:
+    """File a day's copy whole (written aside, then renamed), and drop the day's older
+    ones. A copy that cannot be written is only a copy: the frame is right without it."""
+    temporary = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        with os.fdopen(descriptor, "wb") as stream:
+            pickle.dump(block, stream, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+        temporary = None
+        day = path.name.split(".")[0]
+        for older in path.parent.glob(f"{day}.*.pickle"):
+            if older != path:
+                older.unlink(missing_ok=True)
+    except OSError:
+        return
+    finally:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+
+
+def _joined(query: Query, blocks: list[Raw]) -> Raw:
+    """Days' raw columns end to end, in the query's column order; a metadata key some days
+    lack is null on them."""
+    names = [c.name for c in query.columns if c.name != "metadata"]
+    keys = sorted({n for block in blocks for n in block if n not in names})
+    forms = {c.name: c.form for c in query.columns}
+    empty = {"text": object, "float": np.float64}
+    raw = {}
+    for name in [*names, *keys]:
+        parts = [
+            block[name] if name in block else np.full(len(block["id"]), None, dtype=object)
+            for block in blocks
+        ]
+        raw[name] = (
+            np.concatenate(parts) if parts else np.empty(0, empty.get(forms.get(name), np.int64))
+        )
+    return raw
+
+
+def _typed(store: Store, kind: Kind, raw: Raw) -> pd.DataFrame:
+    """Raw columns as typed Series, in key order."""
+    # SQLite owes an aggregate no order; it scans in key order, and a sort mends it if not.
+    created = raw.get("created") if kind.has_created else None
+    coded = set(kind.coded)
+    data = {}
+    for name, values in raw.items():
+        if name == "created" or (values.dtype == np.int64 and name not in coded):
+            data[name] = _series(name, values)
+        elif name in coded:
+            data[name] = _categorical(store.categories(kind.name, name), values)
+        else:
+            data[name] = pd.Series(values, dtype=values.dtype)
+    frame = pd.DataFrame(data, columns=list(raw))
     if not _in_order(frame["id"].to_numpy(), created):
         frame = frame.sort_values(
             ["created", "id"] if kind.has_created else ["id"], ignore_index=True
@@ -307,8 +447,14 @@ def _parse(joined: str | None, dtype=np.int64) -> np.ndarray:
 
 
 def _categorical(categories: list[str], codes: np.ndarray) -> pd.Categorical:
-    """Text stored as codes (see store.CATEGORICAL), with only the values that occur."""
-    return pd.Categorical.from_codes(codes, categories).remove_unused_categories()
+    """Text stored as codes (see store.CATEGORICAL), with only the values that occur (found
+    by counting codes: pandas would sort a million of them)."""
+    used = np.bincount(codes[codes >= 0], minlength=len(categories)) > 0
+    if not used.all():
+        renumbered = np.append(np.cumsum(used) - 1, -1)  # code -1 (null) stays -1
+        codes = renumbered[codes]
+        categories = [value for value, kept in zip(categories, used, strict=True) if kept]
+    return pd.Categorical.from_codes(codes, categories)
 
 
 def _series(column: str, values: np.ndarray) -> pd.Series:

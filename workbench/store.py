@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import shutil
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -24,6 +25,8 @@ import orjson
 from workbench.exceptions import WorkbenchError
 
 BUSY_TIMEOUT_MS = 120_000
+# The unit of the columnar copy frames keep of the by-day types: a day of `created` (UTC).
+DAY = 86400
 
 
 def _path(*keys: str) -> Callable[[dict], object]:
@@ -101,6 +104,9 @@ class Kind:
     has_created: bool = True
     listed: tuple[tuple[str, str], ...] = ()  # parameters its list needs to show every object
     within: Within | None = None  # a child type, synced with its parent
+    # A type that grows by the million a month: triggers note which days of it change, and
+    # frames read it from a columnar copy of each day (see frames.py).
+    by_day: bool = False
 
     def values(self, obj: dict) -> list:
         return [extract(obj) for _, extract in self.columns.values()]
@@ -172,6 +178,7 @@ KINDS = {
                 "metadata": ("TEXT", _json("metadata")),
             },
             indexes=("customer", "payment_intent", "status"),
+            by_day=True,
         ),
         Kind(
             "customers",
@@ -340,6 +347,7 @@ KINDS = {
                 "fee_tax": ("INTEGER", _fee("tax")),
             },
             indexes=("source", "payout", "status"),
+            by_day=True,
         ),
         Kind(
             "products",
@@ -554,7 +562,7 @@ def kind(name: str) -> Kind:
     return KINDS[name]
 
 
-def _schema() -> str:
+def _schema() -> list[str]:
     statements = [
         """
         CREATE TABLE IF NOT EXISTS state (
@@ -569,6 +577,13 @@ def _schema() -> str:
             id INTEGER PRIMARY KEY, account TEXT NOT NULL, kind TEXT NOT NULL,
             lo INTEGER NOT NULL, hi INTEGER NOT NULL, cursor TEXT,
             done INTEGER NOT NULL DEFAULT 0)""",
+        # A by-day type's days, each with a random token drawn anew by its triggers whenever
+        # a row of that day is written or deleted, by any writer: a copy of the day made
+        # under one token is the day's rows for as long as the token stands.
+        """
+        CREATE TABLE IF NOT EXISTS changes (
+            account TEXT NOT NULL, kind TEXT NOT NULL, day INTEGER NOT NULL,
+            token INTEGER NOT NULL, PRIMARY KEY (account, kind, day)) WITHOUT ROWID""",
     ]
     for item in KINDS.values():
         assigned = ASSIGNED.get(item.name, ())
@@ -595,30 +610,59 @@ def _schema() -> str:
             statements.append(
                 f"CREATE INDEX IF NOT EXISTS {item.name}_{column} ON {item.name}(account, {column})"
             )
-    return ";\n".join(statements) + ";"
+        if item.by_day:
+            statements += _day_triggers(item.name)
+    return statements
+
+
+def _day_triggers(table: str) -> list[str]:
+    """A new token for the day of every row written or deleted (both days, should an update
+    move a row's `created`). An upsert, not INSERT OR REPLACE: the outer statement's conflict
+    policy would override the trigger's."""
+
+    def bump(row: str) -> str:
+        return (
+            f"INSERT INTO changes (account, kind, day, token) VALUES ({row}.account, '{table}', "
+            f"{row}.created / {DAY}, random()) ON CONFLICT DO UPDATE SET token = excluded.token;"
+        )
+
+    moved = f"WHEN OLD.created / {DAY} != NEW.created / {DAY}"
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_inserted AFTER INSERT ON {table} "
+        f"BEGIN {bump('NEW')} END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_updated AFTER UPDATE ON {table} "
+        f"BEGIN {bump('NEW')} END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_moved AFTER UPDATE ON {table} {moved} "
+        f"BEGIN {bump('OLD')} END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_deleted AFTER DELETE ON {table} "
+        f"BEGIN {bump('OLD')} END",
+    ]
 
 
 SCHEMA = _schema()
-SCHEMA_VERSION = int(hashlib.sha256(SCHEMA.encode()).hexdigest()[:7], 16)
+SCHEMA_VERSION = int(hashlib.sha256(";\n".join(SCHEMA).encode()).hexdigest()[:7], 16)
 
 
-def _rebuild(conn: sqlite3.Connection) -> None:
+def _rebuild(conn: sqlite3.Connection) -> bool:
     """A store made by another version of the workbench is a cache of the API in another
-    shape: it is emptied and made anew (the next sync fetches everything again)."""
+    shape: it is emptied and made anew (the next sync fetches everything again). True if
+    this connection did so."""
     conn.execute("BEGIN IMMEDIATE")
+    rebuilt = False
     try:
         if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            rebuilt = True
             tables = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
             for (table,) in tables:
                 conn.execute(f'DROP TABLE "{table}"')
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in SCHEMA:
+                conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+    return rebuilt
 
 
 class Store:
@@ -648,10 +692,17 @@ class Store:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                _rebuild(conn)
+            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION and _rebuild(
+                conn
+            ):
+                shutil.rmtree(self.copies, ignore_errors=True)
             self._local.conn = conn
         return conn
+
+    @property
+    def copies(self) -> Path:
+        """Where frames keep their columnar copies of the by-day types, beside the file."""
+        return self.path.with_name(f"{self.path.name}-frames")
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -758,6 +809,22 @@ class Store:
                 ).fetchone()
             known[value] = row[0]
         return known[value]
+
+    def day_tokens(
+        self, kind_name: str, account: str, first: int | None, last: int | None
+    ) -> list[tuple[int, int]]:
+        """(day, token) of each day of a by-day type in [first, last] (either open) that has
+        ever held a row, in order."""
+        clauses, args = ["account = ?", "kind = ?"], [account, kind_name]
+        if first is not None:
+            clauses.append("day >= ?")
+            args.append(first)
+        if last is not None:
+            clauses.append("day <= ?")
+            args.append(last)
+        return self.conn.execute(
+            f"SELECT day, token FROM changes WHERE {' AND '.join(clauses)} ORDER BY day", args
+        ).fetchall()
 
     def categories(self, kind_name: str, column: str) -> list[str]:
         """The values of a coded column, position = code."""
