@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import numbers
-import os
-import pickle
-import tempfile
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from workbench import copies
 from workbench.exceptions import WorkbenchError
 from workbench.store import ASSIGNED, DAY, KINDS, Kind, Store
 
@@ -303,10 +300,10 @@ def _copied(store: Store, query: Query) -> Raw:
         blocks = []
         for day, token in days:
             path = folder / f"{day}.{token & 0xFFFF_FFFF_FFFF_FFFF:016x}.pickle"
-            block = _kept(path)
+            block = copies.kept(path)
             if block is None:
                 block = _read(store, query.on_day(day))
-                _keep(path, block)
+                copies.keep(path, block, replaces=f"{day}.*.pickle")
             blocks.append(block)
     finally:
         if own:
@@ -333,37 +330,6 @@ def _digest(query: Query) -> str:
         )
     )
     return hashlib.sha256(shape.encode()).hexdigest()[:24]
-
-
-def _kept(path: Path) -> Raw | None:
-    """A day's copy, or None if there is none (or it cannot be read: it is made again)."""
-    try:
-        with path.open("rb") as stream:
-            return pickle.load(stream)
-    except (OSError, EOFError, pickle.UnpicklingError):
-        return None
-
-
-def _keep(path: Path, block: Raw) -> None:
-    """File a day's copy whole (written aside, then renamed), and drop the day's older
-    ones. A copy that cannot be written is only a copy: the frame is right without it."""
-    temporary = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
-        with os.fdopen(descriptor, "wb") as stream:
-            pickle.dump(block, stream, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, path)
-        temporary = None
-        day = path.name.split(".")[0]
-        for older in path.parent.glob(f"{day}.*.pickle"):
-            if older != path:
-                older.unlink(missing_ok=True)
-    except OSError:
-        return
-    finally:
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
 
 
 def _joined(query: Query, blocks: list[Raw]) -> Raw:

@@ -325,7 +325,9 @@ class MonthlyReview:
 
     @cached_property
     def _all_orders(self) -> pd.DataFrame | None:
-        return None if self.orders_path is None else imports.read_orders(self.orders_path)
+        if self.orders_path is None:
+            return None
+        return imports.read_orders(self.orders_path, self.session.store.copies)
 
     @cached_property
     def _orders(self) -> pd.DataFrame | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.analyses.handmade import Handmade, at, charge
+from workbench import imports
 from workbench.analyses import orders
 from workbench.imports import FileError, read_orders
 
@@ -121,3 +122,22 @@ def test_a_malformed_orders_file_is_one_line_naming_row_and_column(tmp_path, tex
         read_orders(path)
     assert message in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_an_orders_file_read_again_comes_from_its_parsed_copy(tmp_path, monkeypatch):
+    path, copies = tmp_path / "orders.csv", tmp_path / "copies"
+    path.write_text("order_id,created,amount,currency,status\nA,2026-10-01,1.00,USD,paid\n")
+    first = read_orders(path, copies)
+    assert first[["order_id", "amount"]].values.tolist() == [["A", 100]]
+    parsed = []
+    real = imports._parsed_orders
+    monkeypatch.setattr(imports, "_parsed_orders", lambda p: parsed.append(p) or real(p))
+    assert read_orders(path, copies).equals(first) and parsed == []
+
+    # Another content is parsed afresh (and replaces the old copy); a bad one still fails.
+    path.write_text("order_id,created,amount,currency,status\nA,2026-10-01,2.50,JPY,paid\n")
+    with pytest.raises(FileError, match="2.50 JPY has more decimals"):
+        read_orders(path, copies)
+    path.write_text("order_id,created,amount,currency,status\nB,2026-10-01,2,JPY,paid\n")
+    assert read_orders(path, copies)[["order_id", "amount"]].values.tolist() == [["B", 2]]
+    assert parsed == [path, path] and len(list(copies.rglob("*.pickle"))) == 1
