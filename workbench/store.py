@@ -584,6 +584,13 @@ def _schema() -> list[str]:
         CREATE TABLE IF NOT EXISTS changes (
             account TEXT NOT NULL, kind TEXT NOT NULL, day INTEGER NOT NULL,
             token INTEGER NOT NULL, PRIMARY KEY (account, kind, day)) WITHOUT ROWID""",
+        # Each day's balance transactions summed per currency, kept by triggers: a balance at
+        # any moment adds up days, not every transaction since the account began.
+        """
+        CREATE TABLE IF NOT EXISTS day_balances (
+            account TEXT NOT NULL, day INTEGER NOT NULL, currency TEXT NOT NULL,
+            count INTEGER NOT NULL, net INTEGER NOT NULL,
+            PRIMARY KEY (account, day, currency)) WITHOUT ROWID""",
     ]
     for item in KINDS.values():
         assigned = ASSIGNED.get(item.name, ())
@@ -612,7 +619,7 @@ def _schema() -> list[str]:
             )
         if item.by_day:
             statements += _day_triggers(item.name)
-    return statements
+    return statements + _balance_triggers()
 
 
 def _day_triggers(table: str) -> list[str]:
@@ -636,6 +643,28 @@ def _day_triggers(table: str) -> list[str]:
         f"BEGIN {bump('OLD')} END",
         f"CREATE TRIGGER IF NOT EXISTS {table}_deleted AFTER DELETE ON {table} "
         f"BEGIN {bump('OLD')} END",
+    ]
+
+
+def _balance_triggers() -> list[str]:
+    """day_balances follows every balance transaction written, changed or deleted."""
+
+    def add(row: str, sign: str) -> str:
+        return (
+            f"INSERT INTO day_balances (account, day, currency, count, net) VALUES "
+            f"({row}.account, {row}.created / {DAY}, ifnull({row}.currency, ''), {sign}1, "
+            f"{sign}ifnull({row}.net, 0)) ON CONFLICT DO UPDATE SET "
+            "count = count + excluded.count, net = net + excluded.net;"
+        )
+
+    table = "balance_transactions"
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_summed AFTER INSERT ON {table} "
+        f"BEGIN {add('NEW', '')} END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_resummed AFTER UPDATE OF created, currency, net "
+        f"ON {table} BEGIN {add('OLD', '-')} {add('NEW', '')} END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_unsummed AFTER DELETE ON {table} "
+        f"BEGIN {add('OLD', '-')} END",
     ]
 
 
@@ -955,11 +984,16 @@ class Store:
         ]
 
     def balances(self, account: str, before: int) -> list[tuple[str, int]]:
-        """(currency, sum of net) over every balance transaction created before `before`."""
+        """(currency, sum of net) over every balance transaction created before `before`:
+        the whole days before it from day_balances, the rest of its own day from the rows."""
+        day = before // DAY
         return self.conn.execute(
-            "SELECT currency, SUM(net) FROM balance_transactions WHERE account = ? "
-            "AND created < ? GROUP BY currency ORDER BY currency",
-            (account, before),
+            "SELECT currency, SUM(net) FROM ("
+            " SELECT currency, count, net FROM day_balances WHERE account = ? AND day < ?"
+            " UNION ALL SELECT ifnull(currency, ''), 1, ifnull(net, 0) FROM balance_transactions"
+            " WHERE account = ? AND created >= ? AND created < ?"
+            ") GROUP BY currency HAVING SUM(count) > 0 ORDER BY currency",
+            (account, day, account, day * DAY, before),
         ).fetchall()
 
     def oldest_pending(self, account: str) -> int | None:
