@@ -5,7 +5,8 @@ of latency per request and a 100 requests/s limit. Prints figures; asserts nothi
 (b) `workbench sync` of the same objects. Targets: (b) at least 8x faster than (a) and at
 least 85% of the ceiling (100 requests/s x 100 objects); an incremental run after 1% new
 objects makes at most 5% of the full run's requests; a month of 1,000,000 balance
-transactions loads from the store into a frame in under 5 seconds.
+transactions loads from the store into a frame in under 5 seconds (read from SQLite, the
+first time; then from its day copies).
 
     .venv/bin/python benchmarks/sync.py [--skip-naive] [--dir /tmp/workbench-sync-bench]
 """
@@ -190,6 +191,9 @@ def main() -> None:
     big, account = month_of_transactions(directory, 1_000_000)
     start, end = "2026-10-01", "2026-11-01"
     started = time.perf_counter()
+    frames.load(big, account, "balance_transactions", start, end)
+    first = time.perf_counter() - started
+    started = time.perf_counter()
     frame = frames.load(big, account, "balance_transactions", start, end)
     loaded = time.perf_counter() - started
     started = time.perf_counter()
@@ -202,9 +206,10 @@ def main() -> None:
     naive_frame = pd.json_normalize([orjson.loads(data) for _, data in rows])
     naive_seconds = time.perf_counter() - started
     print(
-        f"a month of {len(frame):,} balance transactions into a frame: {loaded:.2f} s "
-        f"(target < 5 s); parsing the stored JSON instead: {naive_seconds:.2f} s "
-        f"({naive_seconds / loaded:.1f}x slower, {len(naive_frame):,} rows)"
+        f"a month of {len(frame):,} balance transactions into a frame: {first:.2f} s from "
+        f"SQLite (target < 5 s), {loaded:.2f} s read again from the day copies; parsing the "
+        f"stored JSON instead: {naive_seconds:.2f} s ({naive_seconds / first:.1f}x slower than "
+        f"the first, {len(naive_frame):,} rows)"
     )
 
 

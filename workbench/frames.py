@@ -273,8 +273,8 @@ def _read(store: Store, query: Query) -> Raw:
                         [*column.args, *query.args],
                     )
                 )
-                values = [found[object_id] for object_id in raw["id"]]
-            raw[column.name] = np.array(values, dtype=object)
+                values = np.array([found[object_id] for object_id in raw["id"]], dtype=object)
+            raw[column.name] = values
         else:
             raw[column.name] = _parse(joined, np.float64 if column.form == "float" else np.int64)
     return raw
@@ -400,12 +400,14 @@ def _in_order(ids: np.ndarray, created: np.ndarray | None) -> bool:
     return bool((ids[1:][ties] > ids[:-1][ties]).all())
 
 
-def _split(joined: str | None, count: int) -> list | None:
+def _split(joined: str | None, count: int) -> np.ndarray | None:
     """Texts joined by SQLite back into values; None when a value held the separator."""
     values = joined.split(SEPARATOR) if count else []
     if len(values) != count:
         return None
-    return [None if v == NULL_TEXT else v for v in values]
+    if count and NULL_TEXT in joined:  # (NumPy would compare '\x00' as '')
+        values = [None if v == NULL_TEXT else v for v in values]
+    return np.array(values, dtype=object)
 
 
 def _parse(joined: str | None, dtype=np.int64) -> np.ndarray:

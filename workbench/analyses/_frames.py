@@ -7,8 +7,12 @@ import pandas as pd
 
 
 def local_day(moments: pd.Series, timezone: str) -> pd.Series:
-    """The account's calendar day of each UTC moment."""
-    return moments.dt.tz_convert(timezone).dt.date
+    """The account's calendar day of each UTC moment (a `date`, NaT where none). A month
+    has a few dozen days: each is made once and shared, not made a million times."""
+    local = moments.dt.tz_convert(timezone).dt.tz_localize(None).dt.floor("D")
+    codes, days = pd.factorize(local)
+    dates = np.array([*(day.date() for day in days), pd.NaT], dtype=object)
+    return pd.Series(dates[codes], index=moments.index, dtype=object)
 
 
 def totals(frame: pd.DataFrame, by: list[str], money: list[str]) -> pd.DataFrame:
