@@ -66,7 +66,7 @@ BOOLEANS = {
 ABSENT_IS_FALSE = {"deleted"}
 FLOATS = {"exchange_rate"}
 # Bumped whenever what a day's copy holds changes shape: older copies are then not read.
-COPY_LAYOUT = 1
+COPY_LAYOUT = 2
 RENAMES = {
     "fee_stripe_fee": "fee.stripe_fee",
     "fee_application_fee": "fee.application_fee",
@@ -257,27 +257,44 @@ Raw = dict[str, np.ndarray]
 
 def _read(store: Store, query: Query) -> Raw:
     """The rows `query` selects, read from SQLite."""
+    return _unpacked(*_fetched(store, query))
+
+
+def _fetched(store: Store, query: Query) -> tuple[int, dict]:
+    """The count of rows `query` selects, and their columns: numbers parsed into arrays, texts
+    left joined as SQLite sent them (a day's copy is pickled so: one string is written at
+    once, a million are written one by one), unless a text held the separator."""
     if query.metadata:
         keys = [row[0] for row in store.conn.execute(query.keys_sql(), query.args)]
         query = query.with_keys(keys)
     sql, args = query.packed()
     row = store.conn.execute(sql, args).fetchone()
-    count, raw = row[0], {}
+    count, columns = row[0], {}
     for column, joined in zip(query.columns, row[1:], strict=True):
-        if column.form == "text":
-            values = _split(joined, count)
-            if values is None:  # a separator inside the text itself: look it up by id
-                found = dict(
-                    store.conn.execute(
-                        f"SELECT id, {column.sql} FROM {query.kind.name} WHERE {query.where}",
-                        [*column.args, *query.args],
-                    )
+        if column.form != "text":
+            columns[column.name] = _parse(
+                joined, np.float64 if column.form == "float" else np.int64
+            )
+        elif not count or joined.count(SEPARATOR) == count - 1:
+            columns[column.name] = joined
+        else:  # a separator inside the text itself: look it up by id
+            found = dict(
+                store.conn.execute(
+                    f"SELECT id, {column.sql} FROM {query.kind.name} WHERE {query.where}",
+                    [*column.args, *query.args],
                 )
-                values = np.array([found[object_id] for object_id in raw["id"]], dtype=object)
-            raw[column.name] = values
-        else:
-            raw[column.name] = _parse(joined, np.float64 if column.form == "float" else np.int64)
-    return raw
+            )
+            ids = _unpacked(count, {"id": columns["id"]})["id"]
+            columns[column.name] = np.array([found[i] for i in ids], dtype=object)
+    return count, columns
+
+
+def _unpacked(count: int, columns: dict) -> Raw:
+    """Fetched columns as arrays: joined texts split."""
+    return {
+        name: _split(values, count) if values is None or isinstance(values, str) else values
+        for name, values in columns.items()
+    }
 
 
 def _copied(store: Store, query: Query) -> Raw:
@@ -302,9 +319,9 @@ def _copied(store: Store, query: Query) -> Raw:
             path = folder / f"{day}.{token & 0xFFFF_FFFF_FFFF_FFFF:016x}.pickle"
             block = copies.kept(path)
             if block is None:
-                block = _read(store, query.on_day(day))
+                block = _fetched(store, query.on_day(day))
                 copies.keep(path, block, replaces=f"{day}.*.pickle")
-            blocks.append(block)
+            blocks.append(_unpacked(*block))
     finally:
         if own:
             conn.execute("COMMIT")
@@ -400,11 +417,9 @@ def _in_order(ids: np.ndarray, created: np.ndarray | None) -> bool:
     return bool((ids[1:][ties] > ids[:-1][ties]).all())
 
 
-def _split(joined: str | None, count: int) -> np.ndarray | None:
-    """Texts joined by SQLite back into values; None when a value held the separator."""
+def _split(joined: str | None, count: int) -> np.ndarray:
+    """Texts joined by SQLite (`count` of them, none holding the separator) as values."""
     values = joined.split(SEPARATOR) if count else []
-    if len(values) != count:
-        return None
     if count and NULL_TEXT in joined:  # (NumPy would compare '\x00' as '')
         values = [None if v == NULL_TEXT else v for v in values]
     return np.array(values, dtype=object)
