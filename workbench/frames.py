@@ -419,6 +419,8 @@ def _in_order(ids: np.ndarray, created: np.ndarray | None) -> bool:
 
 def _split(joined: str | None, count: int) -> np.ndarray:
     """Texts joined by SQLite (`count` of them, none holding the separator) as values."""
+    if count and len(joined) == 2 * count - 1 and joined.count(NULL_TEXT) == count:
+        return np.full(count, None, dtype=object)  # a column no row has (description, often)
     values = joined.split(SEPARATOR) if count else []
     if count and NULL_TEXT in joined:  # (NumPy would compare '\x00' as '')
         values = [None if v == NULL_TEXT else v for v in values]

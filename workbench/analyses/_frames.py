@@ -58,9 +58,11 @@ class Rows:
     def __init__(self, table: pd.DataFrame, keys: pd.Series):
         self.table = table
         self.index = keys.index
-        self.positions = (
-            table.index.get_indexer(keys.to_numpy()) if len(table) else np.full(len(keys), -1)
-        )
+        # Only the keys present are looked up: most rows name no refund or dispute.
+        self.positions = np.full(len(keys), -1, dtype=np.intp)
+        present = keys.notna().to_numpy()
+        if len(table) and present.any():
+            self.positions[present] = table.index.get_indexer(keys.to_numpy()[present])
         self.found = self.positions >= 0
 
     def __getitem__(self, column: str) -> pd.Series:

@@ -72,20 +72,19 @@ def itemized(
     items = transactions[
         transactions["payout"].isin(payouts["id"]) & (transactions["type"] != "payout")
     ]
-    category = items["reporting_category"].astype("object")
+    coded = items["reporting_category"]  # compared as codes; shown as text
+    category = coded.astype("object")
     source = items["source"]
-    refunded, disputed = category.isin(REFUNDED), category.isin(DISPUTED)
+    refunded, disputed, charged = coded.isin(REFUNDED), coded.isin(DISPUTED), coded == "charge"
     refund = Rows(refunds.set_index("id"), source.where(refunded))
     dispute = Rows(disputes.set_index("id"), source.where(disputed))
-    charge_id = (
-        source.where(category == "charge").fillna(refund["charge"]).fillna(dispute["charge"])
-    )
+    charge_id = source.where(charged).fillna(refund["charge"]).fillna(dispute["charge"])
     charge = Rows(charges.set_index("id"), charge_id)
     payout = Rows(payouts.set_index("id"), items["payout"])
     facing_amount = refund["amount"].fillna(dispute["amount"])
-    facing_amount = facing_amount.fillna(charge["amount"].where(category == "charge"))
+    facing_amount = facing_amount.fillna(charge["amount"].where(charged))
     facing_currency = refund["currency"].fillna(dispute["currency"])
-    facing_currency = facing_currency.fillna(charge["currency"].where(category == "charge"))
+    facing_currency = facing_currency.fillna(charge["currency"].where(charged))
     customer_id = charge["customer"]
     emails = Rows(customers.set_index("id"), customer_id)["email"]
     descriptor = charge["statement_descriptor"].fillna(charge["statement_descriptor_suffix"])
