@@ -17,6 +17,11 @@ from workbench.store import Store
 
 @pytest.fixture
 def wb(sandbox_server, account_key, tmp_path, raw):
+    """Two charges at noon (UTC) of one day, a third two days later: two days of charges,
+    however near midnight the test runs."""
+    now = raw("GET", "/_sandbox/clock").json()["now"]
+    noon = now - now % 86400 + 86400 // 2
+    raw("POST", "/_sandbox/clock/freeze", {"at": str(noon if noon >= now else noon + 86400)})
     session = connect(sandbox_server.url, account_key, tmp_path)
     c = session.client.v1
     for amount in (1000, 2000):
@@ -51,6 +56,7 @@ def test_a_day_is_read_from_its_copy_until_it_changes(wb):
     reads = days_read(wb.store, "charges")
     first = wb.frame("charges")
     assert len(reads) == 2  # two days hold charges, each read from SQLite and copied
+    assert first["created"].dt.hour.tolist() == [12, 12, 12]
     pd.testing.assert_frame_equal(seen(first), listed(wb), check_dtype=False)
     reads.clear()
     again = wb.frame("charges")
