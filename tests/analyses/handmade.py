@@ -70,6 +70,7 @@ def txn(
     currency="usd",
     payout=None,
     fee_type="stripe_fee",
+    exchange_rate=None,
 ):
     return {
         "id": id,
@@ -90,6 +91,7 @@ def txn(
         "status": "available",
         "available_on": created,
         "source": source,
+        "exchange_rate": exchange_rate,
         "fee_details": [{"amount": fee, "currency": currency, "type": fee_type}] if fee else [],
         "_payout": payout,
     }

@@ -227,7 +227,7 @@ def test_fees_by_type_category_and_presentment(tmp_path):
     made = Handmade(tmp_path).add(
         "balance_transactions",
         txn("t_usd", at(2026, 10, 1), 10000, 320, source="ch_usd"),
-        txn("t_eur", at(2026, 10, 1), 10800, 562, source="ch_eur"),
+        txn("t_eur", at(2026, 10, 1), 10800, 562, source="ch_eur", exchange_rate=1.08),
         txn("t_radar", at(2026, 10, 2), -500, 0, category="fee", type="stripe_fee"),
         txn("t_dispute", at(2026, 10, 3), -2000, 1500, category="dispute", source="dp_1"),
     )

@@ -45,8 +45,14 @@ def by_presentment(transactions: pd.DataFrame, charges: pd.DataFrame) -> pd.Data
     """Charge fees by the currency the customer paid in (still in settlement currency):
     what paying in another currency costs."""
     charged = transactions[transactions["reporting_category"] == "charge"]
-    paid_in = charges.set_index("id")["currency"].astype("object")
-    frame = charged.assign(presentment_currency=lookup(charged["source"], paid_in))
+    # Stripe gives an exchange rate only where it converted: every other charge was paid in
+    # the settlement currency, so only the converted ones are looked up among the charges.
+    presentment = charged["currency"].astype("object")
+    converted = charged["source"][charged["exchange_rate"].notna()]
+    if len(converted):
+        paid_in = charges[charges["id"].isin(converted)].set_index("id")["currency"]
+        presentment[converted.index] = lookup(converted, paid_in.astype("object"))
+    frame = charged.assign(presentment_currency=presentment)
     result = totals(frame, ["presentment_currency", "currency"], ["amount", "fee"])
     result = result.rename(columns={"currency": "settlement_currency", "amount": "gross"})
     result["effective_rate"] = ratio(result["fee"], result["gross"])
