@@ -17,7 +17,7 @@ from workbench.money import exponent
 from workbench.sandbox.currencies import SUPPORTED
 
 # Bumped whenever what read_orders gives changes shape: older parsed copies are then not read.
-ORDERS_LAYOUT = 1
+ORDERS_LAYOUT = 2
 ORDER_COLUMNS = ("order_id", "created", "amount", "currency", "status")
 STATEMENT_COLUMNS = ("date", "description", "amount", "currency")
 AMOUNT = re.compile(r"(?P<sign>-?)(?P<whole>\d{1,15})(?:\.(?P<fraction>\d{0,6}))?")
@@ -65,7 +65,7 @@ def _parsed_orders(path: Path) -> pd.DataFrame:
     currency = _currencies(table["currency"], where)
     frame = pd.DataFrame(
         {
-            "order_id": ids,
+            "order_id": ids.astype(object),  # as the frames' texts: compared with them
             "created": _moments(table["created"], where, "created"),
             "amount": _amounts(table["amount"], currency, where),
             "currency": currency,

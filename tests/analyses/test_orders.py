@@ -22,6 +22,7 @@ O9,2026-10-03T10:00:00Z,40.00,USD,paid
 O10,2026-10-03T11:00:00Z,25.00,USD,authorized
 O11,2026-10-03T12:00:00Z,30.00,USD,paid
 O12,2026-10-03T13:00:00Z,9.99,USD,cancelled
+O13,2026-10-04T10:00:00Z,20.00,USD,paid
 """
 DAY = at(2026, 10, 1)
 
@@ -45,6 +46,7 @@ def matched(tmp_path):
         # the released part as refunded)
         charge("ch_o11", DAY, 5000, order="O11", captured=3000, refunded=2000),
         charge("ch_o12", DAY, 999, order="O12", status="failed"),
+        charge("ch_o13", DAY, 2000, "eur", order="O13"),  # the right figure, another currency
         charge("ch_x", DAY, 700, order="OX"),
         charge("ch_none", DAY, 800),
     )
@@ -68,6 +70,7 @@ def test_each_order_gets_its_class(matched):
         "O10": "matched",
         "O11": "matched",
         "O12": "matched",
+        "O13": "amount_mismatch",
     }
 
 
@@ -80,7 +83,9 @@ def test_amounts_at_stake_in_each_currency_exactly(matched):
     assert at_stake.loc["O7", "amount_at_stake"] == -3000
     assert at_stake.loc["OX", "kind"] == "unknown_order"
     assert at_stake.loc["OX", "amount_at_stake"] == 700
-    assert sorted(at_stake.index) == ["O4", "O5", "O6", "O7", "OX"]
+    assert at_stake.loc["O13", "charges"] == "ch_o13"
+    assert at_stake.loc["O6", "charges"] == "ch_o6a ch_o6b"
+    assert sorted(at_stake.index) == ["O13", "O4", "O5", "O6", "O7", "OX"]
     assert list(unknown["id"]) == ["ch_x"]
     summary = orders.summary(table).set_index(["class", "currency"])
     assert summary.loc[("matched", "kwd"), "amount"] == 1234

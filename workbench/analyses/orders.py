@@ -18,9 +18,10 @@ refunded) is not counted as a refund."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from workbench.analyses._frames import Rows, totals
+from workbench.analyses._frames import totals
 
 CLASSES = (
     "matched",
@@ -40,9 +41,10 @@ DISCREPANCIES = (
 SOLD = ("paid", "refunded")
 
 
-def _payments(charges: pd.DataFrame) -> pd.DataFrame:
-    """Per order_id: charges captured, what they captured and refunded after capture, and
-    whether every one was refunded in full, in the charges' currency."""
+def _payments(orders: pd.DataFrame, charges: pd.DataFrame) -> pd.DataFrame:
+    """Per order (aligned with `orders`): the charges captured for it, what they captured
+    and refunded after capture, how many were refunded in full, their ids and the first
+    one's currency (the amounts are in the charges' currency)."""
     if "metadata.order_id" not in charges:
         charges = charges.assign(**{"metadata.order_id": None})
     captured = charges[
@@ -50,47 +52,61 @@ def _payments(charges: pd.DataFrame) -> pd.DataFrame:
         & charges["captured"].astype(bool)
         & charges["metadata.order_id"].notna()
     ]
-    released = captured["amount"] - captured["amount_captured"]
-    refunded = captured["amount_refunded"] - released
-    frame = pd.DataFrame(
-        {
-            "order_id": captured["metadata.order_id"],
-            "captured": captured["amount_captured"],
-            "refunded": refunded,
-            "whole": (refunded >= captured["amount_captured"]).astype("int64"),
-            "currency": captured["currency"].astype("object"),
-            "charge": captured["id"],
-        }
+    # One factorization numbers every order ID, the orders' own and the charges', so each
+    # charge finds its order and each sum is an integer array indexed by that number (no
+    # second hash of a million strings).
+    keys = pd.factorize(
+        np.concatenate(
+            [orders["order_id"].to_numpy(object), captured["metadata.order_id"].to_numpy(object)]
+        )
+    )[0]
+    order_key, charge_key = keys[: len(orders)], keys[len(orders) :]
+    size = int(keys.max()) + 1 if len(keys) else 0
+
+    def per_order(values: np.ndarray) -> np.ndarray:
+        sums = np.zeros(size, dtype=np.int64)
+        np.add.at(sums, charge_key, values)
+        return sums[order_key]
+
+    amount = captured["amount_captured"].to_numpy(np.int64)
+    refunded = captured["amount_refunded"].to_numpy(np.int64) - (
+        captured["amount"].to_numpy(np.int64) - amount
     )
-    grouped = frame.groupby("order_id", sort=False)
-    result = grouped[["captured", "refunded", "whole"]].sum()
-    result["charges"] = grouped.size()
-    result["charge_ids"] = grouped["charge"].first()
-    result["currencies"] = grouped["currency"].nunique()
-    result["paid_currency"] = grouped["currency"].first()
-    several = frame[frame["order_id"].isin(result.index[result["charges"] > 1])]
-    if len(several):
-        result.loc[several["order_id"].unique(), "charge_ids"] = several.groupby("order_id")[
-            "charge"
-        ].agg(" ".join)
-    return result
+    count = np.bincount(charge_key, minlength=size)
+    first = np.full(size, len(captured))  # past the end: the None after the currencies
+    np.minimum.at(first, charge_key, np.arange(len(captured)))
+    currency = np.append(captured["currency"].astype("object").to_numpy(), None)
+    ids = np.full(size, None, dtype=object)
+    ids[charge_key] = captured["id"].to_numpy(object)  # an order's only charge
+    several = count[charge_key] > 1
+    if several.any():
+        joined = captured["id"][several].groupby(charge_key[several], sort=False).agg(" ".join)
+        ids[joined.index.to_numpy()] = joined.to_numpy()
+    return pd.DataFrame(
+        {
+            "captured": per_order(amount),
+            "refunded": per_order(refunded),
+            "whole": per_order((refunded >= amount).astype(np.int64)),
+            "charges": count[order_key],
+            "charge_ids": pd.Series(ids[order_key], index=orders.index, dtype=object),
+            "paid_currency": pd.Series(
+                currency[first[order_key]], index=orders.index, dtype=object
+            ),
+        },
+        index=orders.index,
+    )
 
 
 def match(orders: pd.DataFrame, charges: pd.DataFrame) -> pd.DataFrame:
     """Each order with what Stripe captured for it, its class, and the amount at stake
     (captured less expected: negative when Stripe has less)."""
-    paid = Rows(_payments(charges), orders["order_id"])
+    paid = _payments(orders, charges)
     result = orders.copy()
-    for column in ("captured", "refunded", "whole", "charges"):
-        result[column] = paid[column].fillna(0).astype("int64")
-    result["charge_ids"] = paid["charge_ids"]
-    paid_currency = paid["paid_currency"]
-    currencies = paid["currencies"].fillna(0)
+    for column in ("captured", "refunded", "charges", "charge_ids"):
+        result[column] = paid[column]
     expected = result["amount"].where(result["status"].isin(SOLD), 0)
     result["difference"] = result["captured"] - expected
-    other_currency = (currencies > 1) | (
-        paid_currency.notna() & (paid_currency != result["currency"])
-    )
+    other_currency = paid["paid_currency"].notna() & (paid["paid_currency"] != result["currency"])
     classes = pd.Series("matched", index=result.index, dtype="object")
     classes[(result["difference"] != 0) | other_currency] = "amount_mismatch"
     classes[result["status"].isin(SOLD) & (result["charges"] == 0)] = "missing_payment"
@@ -98,11 +114,11 @@ def match(orders: pd.DataFrame, charges: pd.DataFrame) -> pd.DataFrame:
     matched = classes == "matched"
     partly = matched & (result["refunded"] > 0)
     classes[partly] = "partially_refunded"
-    whole = partly & (result["whole"] == result["charges"]) & (result["charges"] > 0)
+    whole = partly & (paid["whole"] == result["charges"]) & (result["charges"] > 0)
     classes[whole & (result["status"] == "refunded")] = "matched"
     classes[whole & (result["status"] == "paid")] = "refunded"
     result["class"] = pd.Categorical(classes, categories=CLASSES)
-    return result.drop(columns="whole")
+    return result
 
 
 def unknown_orders(orders: pd.DataFrame, charges: pd.DataFrame) -> pd.DataFrame:
