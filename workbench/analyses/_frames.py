@@ -68,7 +68,7 @@ class Rows:
     def __getitem__(self, column: str) -> pd.Series:
         values = self.table[column] if column in self.table else pd.Series(dtype=object)
         if not len(values):
-            return pd.Series(np.full(len(self.index), None, dtype=object), index=self.index)
+            return pd.Series(np.full(len(self.index), None), index=self.index, dtype=object)
         if values.dtype == "int64":
             taken = values.to_numpy()[np.where(self.found, self.positions, 0)]
             return pd.Series(pd.arrays.IntegerArray(taken, ~self.found), index=self.index)

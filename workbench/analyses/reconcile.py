@@ -78,9 +78,21 @@ def itemized(
     refunded, disputed, charged = coded.isin(REFUNDED), coded.isin(DISPUTED), coded == "charge"
     refund = Rows(refunds.set_index("id"), source.where(refunded))
     dispute = Rows(disputes.set_index("id"), source.where(disputed))
-    charge_id = source.where(charged).fillna(refund["charge"]).fillna(dispute["charge"])
+    # The charge each item concerns: its source, or its refund's or dispute's charge (the
+    # three kinds exclude each other, so each is set where its own kind is).
+    charge_id = np.full(len(items), None, dtype=object)
+    for kind, ids in (
+        (charged, source),
+        (refunded, refund["charge"]),
+        (disputed, dispute["charge"]),
+    ):
+        chosen = kind.to_numpy()
+        charge_id[chosen] = ids.to_numpy(object)[chosen]
+    charge_id = pd.Series(charge_id, index=items.index, dtype=object)
     charge = Rows(charges.set_index("id"), charge_id)
-    payout = Rows(payouts.set_index("id"), items["payout"])
+    # By payout (arrival, then id): each payout's rank, found with its other columns.
+    ranked = payouts.sort_values(["arrival_date", "id"]).reset_index(drop=True)
+    payout = Rows(ranked.assign(rank=ranked.index).set_index("id"), items["payout"])
     facing_amount = refund["amount"].fillna(dispute["amount"])
     facing_amount = facing_amount.fillna(charge["amount"].where(charged))
     facing_currency = refund["currency"].fillna(dispute["currency"])
@@ -118,12 +130,11 @@ def itemized(
             "dispute_reason": dispute["reason"],
         },
         columns=COLUMNS,
+        copy=False,  # taken in payout order below, which copies once
     )
-    # By payout (arrival, then id), keeping the frames' created order within each: a stable
-    # sort on the payout's rank, not a sort of a million id strings.
-    rank = payouts.sort_values(["arrival_date", "id"]).reset_index(drop=True)
-    order = Rows(pd.DataFrame({"rank": rank.index}, index=rank["id"]), items["payout"])["rank"]
-    positions = np.argsort(order.to_numpy(dtype="int64", na_value=-1), kind="stable")
+    # Keeping the frames' created order within each payout: a stable sort on the payout's
+    # rank, not a sort of a million id strings.
+    positions = np.argsort(payout["rank"].to_numpy(dtype="int64", na_value=-1), kind="stable")
     return result.iloc[positions].reset_index(drop=True)
 
 
