@@ -66,7 +66,7 @@ BOOLEANS = {
 ABSENT_IS_FALSE = {"deleted"}
 FLOATS = {"exchange_rate"}
 # Bumped whenever what a day's copy holds changes shape: older copies are then not read.
-COPY_LAYOUT = 2
+COPY_LAYOUT = 3
 RENAMES = {
     "fee_stripe_fee": "fee.stripe_fee",
     "fee_application_fee": "fee.application_fee",
@@ -290,11 +290,31 @@ def _fetched(store: Store, query: Query) -> tuple[int, dict]:
 
 
 def _unpacked(count: int, columns: dict) -> Raw:
-    """Fetched columns as arrays: joined texts split."""
-    return {
-        name: _split(values, count) if values is None or isinstance(values, str) else values
-        for name, values in columns.items()
-    }
+    """Fetched or copied columns as arrays: joined texts split, shared ones spread."""
+    raw = {}
+    for name, values in columns.items():
+        if values is None or isinstance(values, str):
+            raw[name] = _split(values, count)
+        elif isinstance(values, tuple):
+            distinct, codes = values
+            raw[name] = distinct[codes]
+        else:
+            raw[name] = values
+    return raw
+
+
+def _shared(count: int, columns: dict) -> tuple[int, dict]:
+    """A day's columns as its copy keeps them: a text with few distinct values in the day
+    (its payout, the customers, a descriptor) as those values and a code per row. Reading
+    it again splits no string, and its rows share one object per value, which pandas then
+    hashes and compares quickly."""
+    kept = dict(columns)
+    for name, values in columns.items():
+        if isinstance(values, str) and count:
+            codes, distinct = pd.factorize(_split(values, count))
+            if len(distinct) <= count // 2:  # a null's code, -1, takes the None at the end
+                kept[name] = (np.append(np.asarray(distinct, dtype=object), None), codes)
+    return count, kept
 
 
 def _copied(store: Store, query: Query) -> Raw:
@@ -319,7 +339,7 @@ def _copied(store: Store, query: Query) -> Raw:
             path = folder / f"{day}.{token & 0xFFFF_FFFF_FFFF_FFFF:016x}.pickle"
             block = copies.kept(path)
             if block is None:
-                block = _fetched(store, query.on_day(day))
+                block = _shared(*_fetched(store, query.on_day(day)))
                 copies.keep(path, block, replaces=f"{day}.*.pickle")
             blocks.append(_unpacked(*block))
     finally:

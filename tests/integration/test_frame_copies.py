@@ -177,3 +177,34 @@ def test_filtered_frames_read_sqlite(wb):
     assert not wb.store.copies.exists()
     usd = frames.load(wb.store, wb.partition(), "charges", currency="usd")
     assert sorted(usd["amount"]) == [1000, 2000]
+
+
+def test_texts_repeated_in_a_day_come_back_as_they_were(wb):
+    """A day's copy keeps a text with few distinct values once per value (a customer, a
+    description); read again, each row has its own value back, a missing one as None."""
+    c = wb.client.v1
+    customer = c.customers.create(params={"source": "tok_visa"})
+    for description in ("Order 7", "Order 7", "Order 8"):
+        c.charges.create(
+            params={
+                "amount": 500,
+                "currency": "usd",
+                "customer": customer.id,
+                "description": description,
+            }
+        )
+    wb.sync(progress=False, rate=1000)
+    listed = {
+        charge.id: (charge.customer, charge.description)
+        for charge in c.charges.list(params={"limit": 100}).data
+    }
+    wb.frame("charges")  # the copies made
+    reads = days_read(wb.store, "charges")
+    again = wb.frame("charges")
+    assert reads == []
+    found = {
+        row.id: (row.customer, row.description)
+        for row in again[["id", "customer", "description"]].itertuples()
+    }
+    assert found == listed
+    assert sorted(map(str, found.values())).count(str((customer.id, "Order 7"))) == 2
