@@ -330,10 +330,16 @@ class MonthlyReview:
         return imports.read_orders(self.orders_path, self.session.store.copies)
 
     @cached_property
+    def _numbered(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Every order and the charges around the month, their order IDs numbered once
+        for both ways they are matched."""
+        return orders.numbered(self._all_orders, self._charges_around)
+
+    @cached_property
     def _orders(self) -> pd.DataFrame | None:
         if self._all_orders is None:
             return None
-        table = self._all_orders
+        table = self._numbered[0]
         created = table["created"]
         return table[(created >= pd.Timestamp(self.start)) & (created < pd.Timestamp(self.end))]
 
@@ -342,14 +348,15 @@ class MonthlyReview:
         """The month's orders, each with its class (None without an orders file)."""
         if self._orders is None:
             return None
-        return orders.match(self._orders, self._charges_around)
+        return orders.match(self._orders, self._numbered[1])
 
     @cached_property
     def order_discrepancies(self) -> pd.DataFrame | None:
         if self._orders is None:
             return None
-        strangers = orders.unknown_orders(self._all_orders, self.charges)
-        return orders.discrepancies(self.orders, strangers)
+        every, around = self._numbered
+        charges = around[around["created"] >= pd.Timestamp(self.start)]
+        return orders.discrepancies(self.orders, orders.unknown_orders(every, charges))
 
     # the books
 
