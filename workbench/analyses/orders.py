@@ -121,20 +121,23 @@ def match(orders: pd.DataFrame, charges: pd.DataFrame) -> pd.DataFrame:
     result = orders.copy()
     for column in ("captured", "refunded", "charges", "charge_ids"):
         result[column] = paid[column]
-    expected = result["amount"].where(result["status"].isin(SOLD), 0)
-    result["difference"] = result["captured"] - expected
+    status = result["status"]
+    sold = status.isin(SOLD).to_numpy()
+    result["difference"] = result["captured"] - np.where(sold, result["amount"], 0)
     other_currency = paid["paid_currency"].notna() & (paid["paid_currency"] != result["currency"])
-    classes = pd.Series("matched", index=result.index, dtype="object")
-    classes[(result["difference"] != 0) | other_currency] = "amount_mismatch"
-    classes[result["status"].isin(SOLD) & (result["charges"] == 0)] = "missing_payment"
-    classes[result["charges"] > 1] = "duplicate_payment"
-    matched = classes == "matched"
-    partly = matched & (result["refunded"] > 0)
-    classes[partly] = "partially_refunded"
-    whole = partly & (paid["whole"] == result["charges"]) & (result["charges"] > 0)
-    classes[whole & (result["status"] == "refunded")] = "matched"
-    classes[whole & (result["status"] == "paid")] = "refunded"
-    result["class"] = pd.Categorical(classes, categories=CLASSES)
+    count, refunded = paid["charges"].to_numpy(), paid["refunded"].to_numpy() > 0
+    whole = refunded & (paid["whole"].to_numpy() == count) & (count > 0)
+    # The first that holds, in this order, is the order's class; none: matched.
+    classes = {
+        "duplicate_payment": count > 1,
+        "missing_payment": sold & (count == 0),
+        "amount_mismatch": (result["difference"].to_numpy() != 0) | other_currency.to_numpy(),
+        "matched": whole & (status == "refunded").to_numpy(),  # both say refunded
+        "refunded": whole & (status == "paid").to_numpy(),  # the shop still says paid
+        "partially_refunded": refunded,
+    }
+    codes = np.select(list(classes.values()), [CLASSES.index(c) for c in classes], 0)
+    result["class"] = pd.Categorical.from_codes(codes, categories=CLASSES)
     return result.drop(columns=NUMBER, errors="ignore")
 
 
