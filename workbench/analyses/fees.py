@@ -47,11 +47,14 @@ def by_presentment(transactions: pd.DataFrame, charges: pd.DataFrame) -> pd.Data
     charged = transactions[transactions["reporting_category"] == "charge"]
     # Stripe gives an exchange rate only where it converted: every other charge was paid in
     # the settlement currency, so only the converted ones are looked up among the charges.
-    presentment = charged["currency"].astype("object")
+    presentment = charged["currency"].astype("category")
     converted = charged["source"][charged["exchange_rate"].notna()]
     if len(converted):
         paid_in = charges[charges["id"].isin(converted)].set_index("id")["currency"]
-        presentment[converted.index] = lookup(converted, paid_in.astype("object"))
+        found = lookup(converted, paid_in.astype("object"))
+        currencies = set(presentment.cat.categories) | set(found.dropna())
+        presentment = presentment.cat.set_categories(sorted(currencies))
+        presentment[converted.index] = found
     frame = charged.assign(presentment_currency=presentment)
     result = totals(frame, ["presentment_currency", "currency"], ["amount", "fee"])
     result = result.rename(columns={"currency": "settlement_currency", "amount": "gross"})

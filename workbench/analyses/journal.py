@@ -46,14 +46,14 @@ GROSS_ROLE = {
     "tax": "fee_tax",
 }
 COLUMNS = ["entry", "kind", "date", "payout", "currency", "role", "amount", "description"]
+MONEY = ["amount", "fee", "fee.application_fee", "fee.tax"]
 
 
 def _lines(items: pd.DataFrame) -> pd.DataFrame:
     """The settlement lines by payout and role: items summed per payout and reporting
     category first (a million items are a few hundred sums), then split into roles."""
-    money = ["amount", "fee", "fee.application_fee", "fee.tax"]
     sums = items.groupby(["payout", "reporting_category"], observed=True, as_index=False)[
-        money
+        MONEY
     ].sum()
     category = sums["reporting_category"].astype("object")
     gross_role = category.map(GROSS_ROLE).fillna("other")
@@ -81,9 +81,9 @@ def entries(items: pd.DataFrame, payouts: pd.DataFrame, timezone: str) -> pd.Dat
     """The journal lines of `payouts` (settlement and, once paid, deposit entries), from the
     balance transactions each swept (`items`: the store's balance transactions with their
     `payout`, the payout's own transaction excluded or not)."""
-    items = items[items["payout"].isin(payouts["id"]) & (items["type"] != "payout")]
+    swept = items["payout"].isin(payouts["id"]) & (items["type"] != "payout")
     payout = payouts.set_index("id")
-    lines = _lines(items)
+    lines = _lines(items.loc[swept, ["payout", "reporting_category", *MONEY]])
     summed = lines.groupby(["payout", "role"], as_index=False)["amount"].sum()
     clearing = pd.DataFrame(
         {"payout": payouts["id"], "role": "clearing", "amount": payouts["amount"]}

@@ -45,6 +45,20 @@ COLUMNS = [
     "statement_descriptor",
     "dispute_reason",
 ]
+# What an item takes from its balance transaction (the rest comes from what it concerns).
+ITEM_COLUMNS = [
+    "id",
+    "created",
+    "available_on",
+    "currency",
+    "amount",
+    "fee",
+    "net",
+    "reporting_category",
+    "source",
+    "description",
+    "payout",
+]
 REFUNDED = ("refund", "partial_capture_reversal", "refund_failure")
 DISPUTED = ("dispute", "dispute_reversal")
 
@@ -69,9 +83,8 @@ def itemized(
 ) -> pd.DataFrame:
     """One row per balance transaction swept into one of `payouts` (the payout's own
     transaction left out), with the charge, customer and dispute it concerns."""
-    items = transactions[
-        transactions["payout"].isin(payouts["id"]) & (transactions["type"] != "payout")
-    ]
+    swept = transactions["payout"].isin(payouts["id"]) & (transactions["type"] != "payout")
+    items = transactions.loc[swept, ITEM_COLUMNS]
     coded = items["reporting_category"]  # compared as codes; shown as text
     category = coded.astype("object")
     source = items["source"]
