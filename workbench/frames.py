@@ -313,7 +313,8 @@ def _shared(count: int, columns: dict) -> tuple[int, dict]:
         if isinstance(values, str) and count:
             codes, distinct = pd.factorize(_split(values, count))
             if len(distinct) <= count // 2:  # a null's code, -1, takes the None at the end
-                kept[name] = (np.append(np.asarray(distinct, dtype=object), None), codes)
+                small = codes.astype(np.min_scalar_type(-len(distinct) - 1))  # int8 for a few
+                kept[name] = (np.append(np.asarray(distinct, dtype=object), None), small)
     return count, kept
 
 

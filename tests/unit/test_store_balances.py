@@ -1,6 +1,8 @@
-"""The balance at a moment, from the day sums SQLite's triggers keep: after any seeded random
-sequence of writes (new transactions, re-synced ones that moved day, currency or amount,
-deletes and updates by another connection), it equals the sum worked out here in Python."""
+"""The balance at a moment, from the day sums the store keeps (new transactions added by
+`upsert` a page at a time, the rest by triggers): after any seeded random sequence of
+writes (new transactions, one twice in a page, re-synced ones that moved day, currency or
+amount, deletes and updates by another connection), it equals the sum worked out here in
+Python."""
 
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ def test_balances_equal_the_transactions_after_any_writes(tmp_path, seed):
         if action < 0.6 or not known:
             ids = [f"txn_{step}_{n}" for n in range(rng.randrange(1, 30))]
             ids += [key[1] for key in rng.sample(known, min(len(known), rng.randrange(4)))]
+            ids += [rng.choice(ids) for _ in range(rng.randrange(3))]  # one twice in a page
             with store.transaction():
                 store.upsert("balance_transactions", account, [written(account, i) for i in ids])
         elif action < 0.8:
