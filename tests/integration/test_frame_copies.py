@@ -1,6 +1,7 @@
 """The columnar copy frames keep of charges and balance transactions: a day read once is read
 again from its copy, and any write to that day (a row the store inserts, an update or delete
-by any writer) makes the next frame read it from SQLite again. The figures expected come from the official client, never from a frame."""
+by any writer) makes the next frame read it from SQLite again. The figures expected come
+from the official client, never from a frame."""
 
 from __future__ import annotations
 
