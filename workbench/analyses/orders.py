@@ -79,6 +79,7 @@ def _payments(orders: pd.DataFrame, charges: pd.DataFrame) -> pd.DataFrame:
         & (charges[NUMBER] >= 0)
     ]
     order_key, charge_key = orders[NUMBER].to_numpy(), captured[NUMBER].to_numpy()
+    size += 1  # a last slot no charge fills: an order without an ID (-1) finds nothing there
 
     def per_order(values: np.ndarray) -> np.ndarray:
         sums = np.zeros(size, dtype=np.int64)
@@ -146,8 +147,9 @@ def unknown_orders(orders: pd.DataFrame, charges: pd.DataFrame) -> pd.DataFrame:
     if "metadata.order_id" not in charges:
         return charges.iloc[0:0][["id", "created", "amount", "currency"]].assign(order_id=None)
     orders, charges, size = _numbers(orders, charges)
+    numbers = orders[NUMBER].to_numpy()
     known = np.zeros(size, dtype=bool)
-    known[orders[NUMBER].to_numpy()] = True
+    known[numbers[numbers >= 0]] = True
     named = charges[(charges["status"] == "succeeded") & (charges[NUMBER] >= 0)]
     strangers = named[~known[named[NUMBER].to_numpy()]]
     columns = [
