@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from workbench.analyses._frames import lookup, totals
+from workbench.analyses._frames import lookup, named, totals
 
 HOLD = timedelta(days=7)
 BUCKETS = ("expired", "within 24 h", "within 72 h", "later")
@@ -59,9 +59,7 @@ def expired(charges: pd.DataFrame, refunds: pd.DataFrame) -> pd.DataFrame:
     result = lapsed[["charge", "created", "amount", "currency"]].rename(
         columns={"created": "released", "amount": "released_amount"}
     )
-    # A few lapsed authorizations among a million charges: those charges are picked out
-    # first, not all of them indexed.
-    details = charges[charges["id"].isin(result["charge"])].set_index("id")
+    details = named(charges, result["charge"])
     result["authorized"] = lookup(result["charge"], details["created"])
     result["customer"] = lookup(result["charge"], details["customer"])
     if "metadata.order_id" in details:

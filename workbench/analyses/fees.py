@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from workbench.analyses._frames import lookup, ratio, totals
+from workbench.analyses._frames import lookup, named, ratio, totals
 
 TYPES = {"fee.stripe_fee": "stripe_fee", "fee.application_fee": "application_fee", "fee.tax": "tax"}
 
@@ -50,8 +50,7 @@ def by_presentment(transactions: pd.DataFrame, charges: pd.DataFrame) -> pd.Data
     presentment = charged["currency"].astype("category")
     converted = charged["source"][charged["exchange_rate"].notna()]
     if len(converted):
-        paid_in = charges[charges["id"].isin(converted)].set_index("id")["currency"]
-        found = lookup(converted, paid_in.astype("object"))
+        found = lookup(converted, named(charges, converted)["currency"].astype("object"))
         currencies = set(presentment.cat.categories) | set(found.dropna())
         presentment = presentment.cat.set_categories(sorted(currencies))
         presentment[converted.index] = found
