@@ -6,7 +6,7 @@ seeded day), so `now` is one instant for everything a request writes.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import functools
 import pickle
 import random
@@ -22,6 +22,7 @@ API_VERSION = "2026-10-28.endive"
 EVENT_RETENTION = 30 * 86400
 _SORTED = string.digits + string.ascii_uppercase + string.ascii_lowercase  # in ASCII order
 _STAMP = 6
+_ALTCHARS = bytes.maketrans(b"+/", b"xZ")  # base64 with letters for its two symbols
 _SYSTEM_RANDOM = random.SystemRandom()
 # The label Stripe's "No such ..." message uses for each object.
 LABELS = {
@@ -55,7 +56,7 @@ def _stamp(moment: int) -> str:
 def _token(length: int, rng: random.Random) -> str:
     size = (length + 3) // 4 * 3  # whole base64 quanta: no padding
     raw = rng.getrandbits(8 * size).to_bytes(size, "big")
-    return base64.b64encode(raw, altchars=b"xZ").decode()[:length]
+    return binascii.b2a_base64(raw, newline=False).translate(_ALTCHARS)[:length].decode()
 
 
 class Backend:

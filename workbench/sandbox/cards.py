@@ -23,6 +23,7 @@ BRANDS = {  # brand as on Card objects, as in payment_method_details, network
     "jcb": ("JCB", "jcb"),
     "unionpay": ("UnionPay", "unionpay"),
 }
+NETWORKS = {display: network for display, network in BRANDS.values()}  # by brand as displayed
 
 
 @dataclass(frozen=True)

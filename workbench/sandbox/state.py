@@ -179,6 +179,8 @@ loads = orjson.loads
 
 def _reference(value) -> str | None:
     """The id in an id-or-expanded-object field (None for anything else)."""
+    if value is None or value.__class__ is str:
+        return value
     if isinstance(value, dict):
         value = value.get("id")
     return value if isinstance(value, str) else None
@@ -284,7 +286,7 @@ class AccountState:
         get = obj.get
         kind = get("type")
         return (
-            *(_reference(get(name)) for name in REFERENCES),
+            *map(_reference, map(get, REFERENCES)),
             get("status"),
             kind if isinstance(kind, str) else None,
             get("email"),

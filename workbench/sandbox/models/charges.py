@@ -21,18 +21,6 @@ from workbench.sandbox.models import customers, disputes, refunds, tokens
 
 AUTHORIZATION_DAYS = 7
 DAY = 86400
-# Every payment method type a charge's payment_method_details can describe.
-DETAIL_TYPES = (
-    "ach_credit_transfer ach_debit acss_debit affirm afterpay_clearpay alipay alma amazon_pay "
-    "au_becs_debit bacs_debit bancontact billie bizum blik boleto card card_present cashapp "
-    "crypto customer_balance eps fpx giropay grabpay ideal interac_present kakao_pay klarna "
-    "konbini kr_card link mb_way mobilepay multibanco naver_pay nz_bank_account oxxo p24 "
-    "pay_by_bank payco paynow paypal paypay payto pix promptpay revolut_pay samsung_pay "
-    "satispay scalapay sepa_credit_transfer sepa_debit sequra sofort stripe_account sunbit "
-    "swish twint upi us_bank_account wechat wechat_pay zip"
-).split()
-# Every key of payment_method_details, in the order answers list them (see state.stored).
-DETAIL_KEYS = dict.fromkeys(sorted([*DETAIL_TYPES, "type"]))
 
 
 def check_currency(currency: str) -> str:
@@ -86,10 +74,11 @@ def _outcome(backend: Backend, card: cards.TestCard) -> dict:
 
 
 def _card_details(card_obj: dict, amount: int, capture_before: int | None) -> dict:
+    network = cards.NETWORKS[card_obj["brand"]]
     return {
         "amount_authorized": amount,
         "authorization_code": None,
-        "brand": cards.BRANDS[_brand_key(card_obj["brand"])][1],
+        "brand": network,
         "capture_before": capture_before,
         "checks": {
             "address_line1_check": card_obj["address_line1_check"],
@@ -112,7 +101,7 @@ def _card_details(card_obj: dict, amount: int, capture_before: int | None) -> di
         "mandate": None,
         "moto": None,
         "multicapture": {"status": "unavailable"},
-        "network": cards.BRANDS[_brand_key(card_obj["brand"])][1],
+        "network": network,
         "network_token": {"used": False},
         "network_transaction_id": None,
         "overcapture": {"maximum_amount_capturable": amount, "status": "unavailable"},
@@ -123,10 +112,6 @@ def _card_details(card_obj: dict, amount: int, capture_before: int | None) -> di
         "transaction_link_id": None,
         "wallet": None,
     }
-
-
-def _brand_key(display: str) -> str:
-    return next(key for key, (name, _) in cards.BRANDS.items() if name == display)
 
 
 def statement_descriptor(backend: Backend, suffix: str | None) -> str:
@@ -200,7 +185,6 @@ def authorize(
         "payment_intent": payment_intent,
         "payment_method": payment_method or card_obj["id"],
         "payment_method_details": {
-            **DETAIL_KEYS,
             "card": _card_details(card_obj, amount, capture_before),
             "type": "card",
         },

@@ -72,15 +72,12 @@ def open_dispute(backend: Backend, charge: dict, kind: str) -> dict:
         "network_reason_code": "10" if inquiry else NETWORK_REASON.get(reason, "10.4"),
         "payment_intent": charge["payment_intent"],
         "payment_method_details": {
-            "amazon_pay": None,
             "card": {
                 "brand": card["brand"],
                 "case_type": "inquiry" if inquiry else "chargeback",
                 "network": card["network"],
                 "network_reason_code": "10" if inquiry else NETWORK_REASON.get(reason),
             },
-            "klarna": None,
-            "paypal": None,
             "type": "card",
         },
         "reason": reason,

@@ -9,32 +9,6 @@ from workbench.sandbox.backend import Backend
 from workbench.sandbox.exceptions import InvalidRequest, ResourceMissing
 from workbench.sandbox.models import tokens
 
-OTHER_TYPES = (
-    "acss_debit affirm afterpay_clearpay alipay alma amazon_pay au_becs_debit bacs_debit "
-    "bancontact billie bizum blik boleto card_present cashapp crypto custom customer_balance "
-    "eps fpx giropay grabpay ideal interac_present kakao_pay klarna konbini kr_card link "
-    "mb_way mobilepay multibanco naver_pay nz_bank_account oxxo p24 pay_by_bank payco paynow "
-    "paypal paypay payto pix promptpay revolut_pay samsung_pay satispay scalapay sepa_debit "
-    "sequra sofort sunbit swish twint upi us_bank_account wechat_pay zip"
-).split()
-# With the card's own keys, in the order answers list them (see state.stored).
-OTHER_KEYS = dict.fromkeys(
-    sorted(
-        [
-            *OTHER_TYPES,
-            "allow_redisplay",
-            "billing_details",
-            "card",
-            "created",
-            "customer",
-            "customer_account",
-            "livemode",
-            "metadata",
-            "radar_options",
-            "type",
-        ]
-    )
-)
 MAGIC_PREFIX = "pm_card_"
 # billing_details.address key -> the card object's field
 CARD_ADDRESS = {
@@ -77,7 +51,6 @@ def payment_method_object(
     return {
         "id": saved_card["id"] if saved_card else backend.new_id("pm"),
         "object": "payment_method",
-        **OTHER_KEYS,
         "allow_redisplay": "unspecified",
         "billing_details": _billing(billing),
         "card": {

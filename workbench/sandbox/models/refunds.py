@@ -10,14 +10,6 @@ from workbench.sandbox import ledger, lists, metadata
 from workbench.sandbox.backend import Backend
 from workbench.sandbox.exceptions import InvalidRequest, ResourceMissing
 
-DESTINATION_TYPES = (
-    "affirm afterpay_clearpay alipay alma amazon_pay au_bank_transfer blik br_bank_transfer "
-    "card cashapp crypto customer_cash_balance eps eu_bank_transfer gb_bank_transfer giropay "
-    "grabpay jp_bank_transfer klarna mb_way multibanco mx_bank_transfer nz_bank_transfer p24 "
-    "paynow paypal pix revolut scalapay sofort swish th_bank_transfer twint us_bank_transfer "
-    "wechat_pay zip"
-).split()
-DESTINATION_KEYS = dict.fromkeys(sorted([*DESTINATION_TYPES, "type"]))  # answers' order
 SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}
 
 
@@ -43,7 +35,6 @@ def refund_object(
         "customer_account": None,
         "description": None,
         "destination_details": {
-            **DESTINATION_KEYS,
             "card": {
                 "reference": None,
                 "reference_status": "pending",
