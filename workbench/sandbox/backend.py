@@ -44,13 +44,18 @@ def new_id(
     return f"{prefix}_{_stamp(moment)}{_token(length - _STAMP, rng)}"
 
 
-@functools.lru_cache(maxsize=4096)
+_PAIRS = [high + low for high in _SORTED for low in _SORTED]  # two digits, 0 to 62**2 - 1
+
+
 def _stamp(moment: int) -> str:
-    letters = []
-    for _ in range(_STAMP):
-        moment, digit = divmod(moment, 62)
-        letters.append(_SORTED[digit])
-    return "".join(reversed(letters))
+    """`moment` in six base-62 digits; the first four change about once an hour."""
+    hour, rest = divmod(moment, 62 * 62)
+    return _hour(hour) + _PAIRS[rest]
+
+
+@functools.lru_cache(maxsize=256)
+def _hour(hour: int) -> str:
+    return _PAIRS[hour // (62 * 62) % (62 * 62)] + _PAIRS[hour % (62 * 62)]
 
 
 def _token(length: int, rng: random.Random) -> str:

@@ -31,6 +31,7 @@ amount. Both become available at the same time.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -88,8 +89,10 @@ MAXIMUM_AMOUNT = 99_999_999
 DAY = 86400
 
 
+@functools.cache
 def exchange_rate(source: str, target: str) -> Decimal | None:
-    """Units of `target` per unit of `source` (None when no conversion happens)."""
+    """Units of `target` per unit of `source` (None when no conversion happens); the table
+    is fixed, so each pair is worked out once."""
     if source == target:
         return None
     return (RATES[source] / RATES[target]).quantize(Decimal("0.000001"))

@@ -18,6 +18,7 @@ and each partial capture (charge, authorized, captured and released amounts).
 
 from __future__ import annotations
 
+import bisect
 import csv
 import fcntl
 import functools
@@ -29,6 +30,7 @@ import math
 import random
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -190,7 +192,12 @@ class Seeder:
 
     def pick(self, weighted):
         names, cumulative = _cumulative(weighted)
-        return self.rng.choices(names, cum_weights=cumulative)[0]
+        return names[self.draw(cumulative)]
+
+    def draw(self, cumulative: tuple) -> int:
+        """An index drawn by cumulative weights: `rng.choices(cum_weights=...)` for one,
+        which draws the same from the generator, without the list it builds."""
+        return bisect.bisect(cumulative, self.rng.random() * cumulative[-1], 0, len(cumulative) - 1)
 
     def amount(self, currency: str) -> int:
         value = MEDIAN[currency] * math.exp(self.rng.gauss(0, 0.8))
@@ -202,17 +209,15 @@ class Seeder:
 
     def run(self) -> History:
         # A seed is rebuilt, not recovered: no syncs to disk, and fewer, larger checkpoints.
-        # Its ids are random, so each insert lands on a random page of the id index: a cache
+        # Each insert also lands in the indexes by customer, amount and due time: a cache
         # that holds the indexes of a million-transaction history keeps that off the disk.
         conn = self.store.conn
         conn.execute("PRAGMA synchronous=OFF")
         conn.execute("PRAGMA wal_autocheckpoint=10000")
         conn.execute("PRAGMA cache_size=-2097152")  # 2 GiB, a ceiling, for this run only
-        gc.disable()  # millions of short-lived acyclic dicts: nothing for the collector to find
         try:
             return self._run()
         finally:
-            gc.enable()
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA wal_autocheckpoint=1000")
             conn.execute(f"PRAGMA cache_size=-{state.CACHE_KIB}")
@@ -277,7 +282,7 @@ class Seeder:
         volume = ORDERS_PER_DAY * self.scale * (0.6 if weekday >= 5 else 1.0)
         count = max(0, round(self.rng.gauss(volume, math.sqrt(volume))))
         for _ in range(count):
-            hour = self.rng.choices(range(24), cum_weights=HOURS)[0]
+            hour = self.draw(HOURS)
             moment = day + hour * 3600 + self.rng.randrange(3600)
             if self.start <= moment < self.until:
                 self.later(moment, "order")
@@ -662,6 +667,20 @@ def write_statement(store: AccountState, path: Path, *, seed: int, until: int) -
     return planted
 
 
+@contextmanager
+def _collector_off():
+    """A seed makes millions of dicts that hold no cycles: nothing for the collector to find.
+    It stays off until the files are written, too: turned on any earlier, its first passes
+    would walk every object the history still holds."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def seed(
     store: AccountState,
     *,
@@ -678,64 +697,67 @@ def seed(
     """Replace the account's state with a seeded history; returns its ground truth. The
     merchant's orders export and the bank's statement are written into the folder `files`
     (orders_path, statement_path)."""
-    started = time.monotonic()
-    seeder = Seeder(
-        store,
-        until=until,
-        months=months,
-        seed=seed,
-        scale=scale,
-        name=name,
-        timezone=timezone,
-        subscriptions=subscriptions,
-    )
-    history = seeder.run()
-    with store.transaction():
-        store.set_setting(
-            "clock",
-            {"offset": 0, "frozen": until}
-            if frozen
-            else {"offset": until - int(time.time()), "frozen": None},
+    with _collector_off():
+        started = time.monotonic()
+        seeder = Seeder(
+            store,
+            until=until,
+            months=months,
+            seed=seed,
+            scale=scale,
+            name=name,
+            timezone=timezone,
+            subscriptions=subscriptions,
         )
-        store.set_setting("processed_until", until)
-        counts = dict(
-            store.conn.execute(
-                "SELECT object, COUNT(*) FROM objects GROUP BY object ORDER BY object"
-            ).fetchall()
-        )
-    truth = {
-        "account": store.setting("account")["id"],
-        "name": name,
-        "seed": seed,
-        "scale": scale,
-        "timezone": timezone,
-        "months": months,
-        "start": seeder.start,
-        "until": until,
-        "objects": counts,
-        "charges": dict(sorted(history.counts.items())),
-        "declines": dict(sorted(history.declines.items())),
-        "orders": sum(1 for o in history.orders if o.listed),
-        "planted": history.planted,
-        "expiring_cards": history.expiring_cards,
-        "customers_without_default": history.without_default,
-        "open_authorizations": history.open_authorizations,
-        "partial_captures": history.partial_captures,
-        "failed_payout_day": history.failed_payout_day,
-    }
-    if seeder.book:
-        truth["subscriptions"] = seeder.book.truth()
-        # A subscriber whose trial lapses never saved a card: a customer without a default.
-        truth["customers_without_default"] = history.without_default + [
-            s.customer for s in seeder.book.subscribers if not s.card
-        ]
-    if files is not None:
-        write_orders(history, orders_path(files, name))
-        truth["bank"] = write_statement(store, statement_path(files, name), seed=seed, until=until)
-    truth["seconds"] = round(time.monotonic() - started, 1)
-    truth_path = store.path.with_suffix(".truth.json")
-    truth_path.write_text(json.dumps(truth, indent=2, sort_keys=True))
-    return truth
+        history = seeder.run()
+        with store.transaction():
+            store.set_setting(
+                "clock",
+                {"offset": 0, "frozen": until}
+                if frozen
+                else {"offset": until - int(time.time()), "frozen": None},
+            )
+            store.set_setting("processed_until", until)
+            counts = dict(
+                store.conn.execute(
+                    "SELECT object, COUNT(*) FROM objects GROUP BY object ORDER BY object"
+                ).fetchall()
+            )
+        truth = {
+            "account": store.setting("account")["id"],
+            "name": name,
+            "seed": seed,
+            "scale": scale,
+            "timezone": timezone,
+            "months": months,
+            "start": seeder.start,
+            "until": until,
+            "objects": counts,
+            "charges": dict(sorted(history.counts.items())),
+            "declines": dict(sorted(history.declines.items())),
+            "orders": sum(1 for o in history.orders if o.listed),
+            "planted": history.planted,
+            "expiring_cards": history.expiring_cards,
+            "customers_without_default": history.without_default,
+            "open_authorizations": history.open_authorizations,
+            "partial_captures": history.partial_captures,
+            "failed_payout_day": history.failed_payout_day,
+        }
+        if seeder.book:
+            truth["subscriptions"] = seeder.book.truth()
+            # A subscriber whose trial lapses never saved a card: a customer without a default.
+            truth["customers_without_default"] = history.without_default + [
+                s.customer for s in seeder.book.subscribers if not s.card
+            ]
+        if files is not None:
+            write_orders(history, orders_path(files, name))
+            truth["bank"] = write_statement(
+                store, statement_path(files, name), seed=seed, until=until
+            )
+        truth["seconds"] = round(time.monotonic() - started, 1)
+        truth_path = store.path.with_suffix(".truth.json")
+        truth_path.write_text(json.dumps(truth, indent=2, sort_keys=True))
+        return truth
 
 
 def ensure(store: AccountState, data_dir: Path, name: str, *, announce=None) -> dict | None:

@@ -56,6 +56,8 @@ CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(next_attempt)
 
 REFERENCES = ("customer", "charge", "payment_intent", "source")
 FILTERS = (*REFERENCES, "status", "type", "email", "currency", "net")
+_REFERENCES, _TYPE = len(REFERENCES), FILTERS.index("type")  # where they are among FILTERS
+_PLAIN = frozenset((str, type(None)))
 INSERT = (
     f"INSERT INTO objects (id, object, created, {', '.join(FILTERS)}, payout, due, private, data) "
     f"VALUES ({', '.join('?' for _ in range(len(FILTERS) + 7))})"
@@ -281,18 +283,15 @@ class AccountState:
         return row[0] if row else None
 
     @staticmethod
-    def _filters(obj: dict) -> tuple:
-        """The FILTERS columns, read from the object's own fields (ids of references)."""
-        get = obj.get
-        kind = get("type")
-        return (
-            *map(_reference, map(get, REFERENCES)),
-            get("status"),
-            kind if isinstance(kind, str) else None,
-            get("email"),
-            get("currency"),
-            get("net"),
-        )
+    def _filters(obj: dict) -> list:
+        """The FILTERS columns, read from the object's own fields: references as ids, and
+        `type` only where it is text. (Nearly always all of them are text or null already,
+        which one pass over their types tells.)"""
+        values = list(map(obj.get, FILTERS))
+        if not _PLAIN.issuperset(map(type, values[: _TYPE + 1])):
+            values[:_REFERENCES] = map(_reference, values[:_REFERENCES])
+            values[_TYPE] = values[_TYPE] if isinstance(values[_TYPE], str) else None
+        return values
 
     def insert(
         self,
