@@ -30,7 +30,6 @@ import math
 import random
 import time
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -667,20 +666,25 @@ def write_statement(store: AccountState, path: Path, *, seed: int, until: int) -
     return planted
 
 
-@contextmanager
-def _collector_off():
+def _collector_off(function):
     """A seed makes millions of dicts that hold no cycles: nothing for the collector to find.
     It stays off until the files are written, too: turned on any earlier, its first passes
     would walk every object the history still holds."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+
+    @functools.wraps(function)
+    def without_collector(*args, **kwargs):
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return without_collector
 
 
+@_collector_off
 def seed(
     store: AccountState,
     *,
@@ -697,67 +701,64 @@ def seed(
     """Replace the account's state with a seeded history; returns its ground truth. The
     merchant's orders export and the bank's statement are written into the folder `files`
     (orders_path, statement_path)."""
-    with _collector_off():
-        started = time.monotonic()
-        seeder = Seeder(
-            store,
-            until=until,
-            months=months,
-            seed=seed,
-            scale=scale,
-            name=name,
-            timezone=timezone,
-            subscriptions=subscriptions,
+    started = time.monotonic()
+    seeder = Seeder(
+        store,
+        until=until,
+        months=months,
+        seed=seed,
+        scale=scale,
+        name=name,
+        timezone=timezone,
+        subscriptions=subscriptions,
+    )
+    history = seeder.run()
+    with store.transaction():
+        store.set_setting(
+            "clock",
+            {"offset": 0, "frozen": until}
+            if frozen
+            else {"offset": until - int(time.time()), "frozen": None},
         )
-        history = seeder.run()
-        with store.transaction():
-            store.set_setting(
-                "clock",
-                {"offset": 0, "frozen": until}
-                if frozen
-                else {"offset": until - int(time.time()), "frozen": None},
-            )
-            store.set_setting("processed_until", until)
-            counts = dict(
-                store.conn.execute(
-                    "SELECT object, COUNT(*) FROM objects GROUP BY object ORDER BY object"
-                ).fetchall()
-            )
-        truth = {
-            "account": store.setting("account")["id"],
-            "name": name,
-            "seed": seed,
-            "scale": scale,
-            "timezone": timezone,
-            "months": months,
-            "start": seeder.start,
-            "until": until,
-            "objects": counts,
-            "charges": dict(sorted(history.counts.items())),
-            "declines": dict(sorted(history.declines.items())),
-            "orders": sum(1 for o in history.orders if o.listed),
-            "planted": history.planted,
-            "expiring_cards": history.expiring_cards,
-            "customers_without_default": history.without_default,
-            "open_authorizations": history.open_authorizations,
-            "partial_captures": history.partial_captures,
-            "failed_payout_day": history.failed_payout_day,
-        }
-        if seeder.book:
-            truth["subscriptions"] = seeder.book.truth()
-            # A subscriber whose trial lapses never saved a card: a customer without a default.
-            truth["customers_without_default"] = history.without_default + [
-                s.customer for s in seeder.book.subscribers if not s.card
-            ]
-        if files is not None:
-            write_orders(history, orders_path(files, name))
-            truth["bank"] = write_statement(
-                store, statement_path(files, name), seed=seed, until=until
-            )
-        truth["seconds"] = round(time.monotonic() - started, 1)
-        truth_path = store.path.with_suffix(".truth.json")
-        truth_path.write_text(json.dumps(truth, indent=2, sort_keys=True))
-        return truth
+        store.set_setting("processed_until", until)
+        counts = dict(
+            store.conn.execute(
+                "SELECT object, COUNT(*) FROM objects GROUP BY object ORDER BY object"
+            ).fetchall()
+        )
+    truth = {
+        "account": store.setting("account")["id"],
+        "name": name,
+        "seed": seed,
+        "scale": scale,
+        "timezone": timezone,
+        "months": months,
+        "start": seeder.start,
+        "until": until,
+        "objects": counts,
+        "charges": dict(sorted(history.counts.items())),
+        "declines": dict(sorted(history.declines.items())),
+        "orders": sum(1 for o in history.orders if o.listed),
+        "planted": history.planted,
+        "expiring_cards": history.expiring_cards,
+        "customers_without_default": history.without_default,
+        "open_authorizations": history.open_authorizations,
+        "partial_captures": history.partial_captures,
+        "failed_payout_day": history.failed_payout_day,
+    }
+    if seeder.book:
+        truth["subscriptions"] = seeder.book.truth()
+        # A subscriber whose trial lapses never saved a card: a customer without a default.
+        truth["customers_without_default"] = history.without_default + [
+            s.customer for s in seeder.book.subscribers if not s.card
+        ]
+    if files is not None:
+        write_orders(history, orders_path(files, name))
+        truth["bank"] = write_statement(store, statement_path(files, name), seed=seed, until=until)
+    truth["seconds"] = round(time.monotonic() - started, 1)
+    truth_path = store.path.with_suffix(".truth.json")
+    truth_path.write_text(json.dumps(truth, indent=2, sort_keys=True))
+    return truth
 
 
 def ensure(store: AccountState, data_dir: Path, name: str, *, announce=None) -> dict | None:
