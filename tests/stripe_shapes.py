@@ -157,8 +157,12 @@ TYPED = {
 
 
 def _other_type_hash(cls: type, obj: dict, name: str, hint: object) -> bool:
-    """Whether `name` is the hash of a type other than `obj`'s, in an object of TYPED."""
+    """Whether `name` is the hash of a type other than `obj`'s, in an object of TYPED: a
+    nested object, named among the types where the client lists them (PaymentMethod.type)."""
     if cls.__qualname__ not in TYPED or name == obj.get("type"):
+        return False
+    literals = [a for a in typing.get_args(declared(cls)["type"]) if typing.get_origin(a)]
+    if literals and name not in typing.get_args(literals[0]):
         return False
     options = [a for a in typing.get_args(hint) if a is not type(None)]
     return len(options) == 1 and _is_stripe_class(options[0])
