@@ -782,7 +782,7 @@ class Store:
             )
             documents.append((account, obj["id"], orjson.dumps(obj).decode()))
         if item.by_day:
-            self._note_inserted(item, account, rows)
+            self._note_inserted(item, account, names, rows)
         self._insert(
             f"INSERT INTO {item.name} ({', '.join(names)})",
             f"ON CONFLICT DO UPDATE SET {updates}",
@@ -795,11 +795,11 @@ class Store:
         )
         return len(rows)
 
-    def _note_inserted(self, item: Kind, account: str, rows: list[tuple]) -> None:
-        """Before `rows` are upserted: the days of those that are new draw new tokens, and
-        new balance transactions add to their days' sums, in one statement each (rows that
-        exist are updated, and the update triggers note them). An id twice in `rows` is
-        inserted once, then updated."""
+    def _note_inserted(self, item: Kind, account: str, names: list[str], rows: list[tuple]) -> None:
+        """Before `rows` (values of the columns `names`) are upserted: the days of those that
+        are new draw new tokens, and new balance transactions add to their days' sums, in one
+        statement each (rows that exist are updated, and the update triggers note them). An
+        id twice in `rows` is inserted once, then updated."""
         ids = list({row[1]: None for row in rows})
         known = set()
         for start in range(0, len(ids), 500):
@@ -823,8 +823,7 @@ class Store:
             [(account, item.name, day, secrets.randbits(63)) for day in days],
         )
         if item.name == "balance_transactions":
-            columns = list(item.columns)
-            currency, net = 3 + columns.index("currency"), 3 + columns.index("net")
+            currency, net = names.index("currency"), names.index("net")
             sums: dict[tuple[int, str], list[int]] = {}
             for row in new.values():
                 summed = sums.setdefault((row[2] // DAY, row[currency] or ""), [0, 0])
