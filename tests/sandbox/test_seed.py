@@ -254,3 +254,33 @@ def test_the_seed_sets_the_account_timezone(tmp_path):
         account = client.v1.accounts.retrieve_current()
     assert account.settings.dashboard.timezone == "Pacific/Auckland"
     assert account.id == truth["account"]
+
+
+def test_a_seed_cut_short_is_seeded_again_on_next_use(tmp_path, monkeypatch):
+    """A seed interrupted half-way (Ctrl-C during a notebook's first start) leaves the weeks
+    it committed: the next start seeds the account again rather than take them for its
+    history, and a whole history is left alone."""
+    store = Api(tmp_path, sandbox.DEFAULT_KEY).store("default")
+    run_day, days = seed.Seeder.run_day, []
+
+    def cut_short(seeder, day, billing_rng):
+        days.append(day)
+        if len(days) == 3 * seed.COMMIT_DAYS:  # two weeks committed, the third under way
+            raise KeyboardInterrupt
+        run_day(seeder, day, billing_rng)
+
+    monkeypatch.setattr(seed.Seeder, "run_day", cut_short)
+    with pytest.raises(KeyboardInterrupt):
+        seed.seed(store, until=UNTIL, months=2, seed=3, scale=0.3, files=tmp_path)
+    monkeypatch.undo()
+    left = store.conn.execute("SELECT COUNT(*) FROM objects WHERE object = 'charge'").fetchone()
+    assert left[0] > 0
+
+    truth = seed.ensure(store, tmp_path, "default")
+
+    assert truth is not None
+    with sandbox.start(tmp_path) as server:
+        client = stripe.StripeClient(server.api_key, base_addresses={"api": server.url})
+        listed = client.v1.charges.list({"limit": 100}).auto_paging_iter()
+        assert sum(1 for _ in listed) == truth["objects"]["charge"]
+    assert seed.ensure(store, tmp_path, "default") is None

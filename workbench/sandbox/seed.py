@@ -50,6 +50,9 @@ from workbench.sandbox.state import AccountState
 
 DAY = 86400
 COMMIT_DAYS = 7
+# A setting the seed keeps while it runs: a seed killed half-way leaves the weeks it
+# committed and this mark, which tells `ensure` to seed again.
+SEEDING = "seeding"
 ORDERS_PER_DAY = 40  # at scale 1, on a weekday
 CUSTOMERS = 150  # at scale 1
 CURRENCIES = (("usd", 0.80), ("eur", 0.12), ("jpy", 0.08))
@@ -269,6 +272,7 @@ class Seeder:
             account_model.initialize(self.backend(self.start), self.name, timezone=self.timezone)
             store.set_setting("processed_until", self.start)
             store.set_setting("clock", {"offset": 0, "frozen": self.start})
+            store.set_setting(SEEDING, True)  # until the whole history is in: see ensure
 
     def plan_customers(self) -> None:
         count = max(8, round(CUSTOMERS * self.scale))
@@ -721,6 +725,7 @@ def seed(
             else {"offset": until - int(time.time()), "frozen": None},
         )
         store.set_setting("processed_until", until)
+        store.delete_setting(SEEDING)
         counts = dict(
             store.conn.execute(
                 "SELECT object, COUNT(*) FROM objects GROUP BY object ORDER BY object"
@@ -762,19 +767,22 @@ def seed(
 
 
 def ensure(store: AccountState, data_dir: Path, name: str, *, announce=None) -> dict | None:
-    """Seed an empty account with the default history (six months until now); a lock file
-    keeps two processes from seeding it at once. Returns the ground truth when it seeded."""
+    """Seed an empty account with the default history (six months until now), or one whose
+    seed was interrupted; a lock file keeps two processes from seeding it at once. Returns
+    the ground truth when it seeded."""
     lock_path = store.path.with_suffix(".seed.lock")
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             with store.transaction(write=False):
                 empty = store.conn.execute("SELECT 1 FROM objects LIMIT 1").fetchone() is None
-            if not empty:
+                interrupted = store.setting(SEEDING) is not None
+            if not (empty or interrupted):
                 return None
             if announce:
+                why = "its last seed was interrupted" if interrupted else "first use"
                 announce(
-                    f"first use of sandbox account {name!r}: seeding six months of history "
+                    f"sandbox account {name!r}, {why}: seeding six months of history "
                     f"(a few seconds; `workbench sandbox seed` rebuilds it)"
                 )
             return seed(

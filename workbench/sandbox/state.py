@@ -351,6 +351,9 @@ class AccountState:
             (name, compact(value)),
         )
 
+    def delete_setting(self, name: str) -> None:
+        self.conn.execute("DELETE FROM settings WHERE name = ?", (name,))
+
     def now(self) -> int:
         """Sandbox time: real time plus the offset `advance` added, or a frozen instant."""
         clock = self.setting("clock", {"offset": 0, "frozen": None})
