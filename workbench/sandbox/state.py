@@ -67,6 +67,10 @@ CACHE_KIB = 131072  # 128 MiB per connection, a ceiling: SQLite grows into it
 # On 16 KiB pages it fits, and a seed writes fewer, larger pages (13% quicker at 100,000
 # balance transactions). A file keeps the page size it was made with.
 PAGE_SIZE = 16384
+# The sqlite3 module binds None only after looking for an adapter for it, which raises (and
+# formats) two AttributeErrors per None; an insert binds about eight. An adapter of None's
+# own ends the search at once: 4% of a seed's instructions.
+sqlite3.register_adapter(type(None), lambda none: none)
 
 
 INDENTED = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
