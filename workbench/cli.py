@@ -190,17 +190,18 @@ def sandbox_seed(args: argparse.Namespace) -> int:
         f"into {store.path} ...",
         flush=True,
     )
-    truth = seed.seed(
-        store,
-        until=until,
-        months=args.months,
-        seed=args.seed,
-        scale=args.scale,
-        name=args.account,
-        timezone=args.timezone,
-        files=data_dir,
-        frozen=args.until is not None,
-    )
+    with seed.exclusive(store):
+        truth = seed.seed(
+            store,
+            until=until,
+            months=args.months,
+            seed=args.seed,
+            scale=args.scale,
+            name=args.account,
+            timezone=args.timezone,
+            files=data_dir,
+            frozen=args.until is not None,
+        )
     objects = truth["objects"]
     print(
         f"done in {truth['seconds']} s: {objects.get('charge', 0):,} charges, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 import csv
+import fcntl
 import json
 import time
 from decimal import Decimal
@@ -284,3 +285,27 @@ def test_a_seed_cut_short_is_seeded_again_on_next_use(tmp_path, monkeypatch):
         listed = client.v1.charges.list({"limit": 100}).auto_paging_iter()
         assert sum(1 for _ in listed) == truth["objects"]["charge"]
     assert seed.ensure(store, tmp_path, "default") is None
+
+
+def test_the_command_line_seed_holds_the_seed_lock(tmp_path, monkeypatch):
+    """`workbench sandbox seed` takes the lock that `ensure` takes: a server starting during
+    it waits for it to finish, instead of finding its mark and seeding a second time."""
+    from workbench.cli import main
+
+    real_seed, held = seed.seed, []
+
+    def seed_checking_the_lock(store, **kwargs):
+        with store.path.with_suffix(".seed.lock").open("w") as other:
+            try:
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                held.append(True)
+            else:
+                fcntl.flock(other, fcntl.LOCK_UN)
+                held.append(False)
+        return real_seed(store, **kwargs)
+
+    monkeypatch.setattr(seed, "seed", seed_checking_the_lock)
+    arguments = ["--months", "1", "--scale", "0.05", "--until", "2026-09-01"]
+    assert main(["sandbox", "seed", "--data-dir", str(tmp_path), *arguments]) == 0
+    assert held == [True]

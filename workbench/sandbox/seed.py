@@ -19,6 +19,7 @@ and each partial capture (charge, authorized, captured and released amounts).
 from __future__ import annotations
 
 import bisect
+import contextlib
 import csv
 import fcntl
 import functools
@@ -768,29 +769,30 @@ def seed(
 
 def ensure(store: AccountState, data_dir: Path, name: str, *, announce=None) -> dict | None:
     """Seed an empty account with the default history (six months until now), or one whose
-    seed was interrupted; a lock file keeps two processes from seeding it at once. Returns
-    the ground truth when it seeded."""
-    lock_path = store.path.with_suffix(".seed.lock")
-    with lock_path.open("w") as lock:
+    seed was interrupted. Returns the ground truth when it seeded."""
+    with exclusive(store):
+        with store.transaction(write=False):
+            empty = store.conn.execute("SELECT 1 FROM objects LIMIT 1").fetchone() is None
+            interrupted = store.setting(SEEDING) is not None
+        if not (empty or interrupted):
+            return None
+        if announce:
+            why = "its last seed was interrupted" if interrupted else "first use"
+            announce(
+                f"sandbox account {name!r}, {why}: seeding six months of history "
+                f"(a few seconds; `workbench sandbox seed` rebuilds it)"
+            )
+        return seed(store, until=int(time.time()), name=name, files=data_dir, frozen=False)
+
+
+@contextlib.contextmanager
+def exclusive(store: AccountState):
+    """One seed of an account at a time across processes (`ensure` and `workbench sandbox
+    seed`): a lock on a file beside its state. Without it, a server starting during a
+    seed would find the seed's mark and seed the account a second time."""
+    with store.path.with_suffix(".seed.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            with store.transaction(write=False):
-                empty = store.conn.execute("SELECT 1 FROM objects LIMIT 1").fetchone() is None
-                interrupted = store.setting(SEEDING) is not None
-            if not (empty or interrupted):
-                return None
-            if announce:
-                why = "its last seed was interrupted" if interrupted else "first use"
-                announce(
-                    f"sandbox account {name!r}, {why}: seeding six months of history "
-                    f"(a few seconds; `workbench sandbox seed` rebuilds it)"
-                )
-            return seed(
-                store,
-                until=int(time.time()),
-                name=name,
-                files=data_dir,
-                frozen=False,
-            )
+            yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
