@@ -60,10 +60,11 @@ def assert_ledger_invariants(client) -> dict:
     return {txn.id: txn for txn in transactions}
 
 
-@pytest.fixture(scope="module")
-def seeded(sandbox_server, tmp_path_factory):
-    """A small seeded history (two months at a quarter of the default volume)."""
-    name = "ledger"
+@pytest.fixture(scope="module", params=[1, 2], ids=["in one part", "in two parts"])
+def seeded(request, sandbox_server, tmp_path_factory):
+    """A small seeded history (two months at a quarter of the default volume), seeded in
+    one process and split across two: a split seed's payouts sweep both parts' entries."""
+    name = f"ledger{request.param}"
     store = Api(sandbox_server.data_dir, sandbox_server.api_key).store(name)
     truth = seed.seed(
         store,
@@ -73,6 +74,7 @@ def seeded(sandbox_server, tmp_path_factory):
         scale=0.25,
         name=name,
         files=tmp_path_factory.mktemp("files"),
+        parts=request.param,
     )
     client = stripe.StripeClient(
         f"{sandbox_server.api_key}_{name}",
@@ -86,6 +88,8 @@ def test_seeded_history_keeps_the_ledger_invariants(seeded):
     client, truth = seeded
     transactions = assert_ledger_invariants(client)
     assert len(transactions) == truth["objects"]["balance_transaction"]
+    due = [t for t in transactions.values() if t.available_on <= UNTIL]
+    assert {t.status for t in due} == {"available"}, "funds whose date came are available"
     types = Counter((t.type, t.reporting_category) for t in transactions.values())
     assert {
         ("charge", "charge"),

@@ -7,6 +7,7 @@ import calendar
 import csv
 import fcntl
 import json
+import shutil
 import time
 from decimal import Decimal
 
@@ -72,16 +73,17 @@ def answers(directory) -> list[bytes]:
     return found
 
 
-@pytest.fixture(scope="module")
-def history(tmp_path_factory):
+@pytest.fixture(scope="module", params=[1, 2], ids=["in one part", "in two parts"])
+def history(request, tmp_path_factory):
+    """The history seeded in one process, and split across two (as a large seed is)."""
     directory = tmp_path_factory.mktemp("seeded")
-    return directory, build(directory)
+    return directory, build(directory, parts=request.param)
 
 
 def test_same_seed_and_date_give_identical_answers(history, tmp_path):
-    directory, _ = history
+    directory, truth = history
     again = tmp_path / "again"
-    build(again)
+    build(again, parts=truth["parts"])
     first, second = answers(directory), answers(again)
     assert len(first) > len(PATHS)
     assert first == second
@@ -163,6 +165,26 @@ def test_expiring_cards_and_open_authorizations_are_what_the_api_shows(history):
     ]
     assert open_, "authorizations still open"
     assert {c.id for c in open_} == set(truth["open_authorizations"])
+
+
+def test_what_is_due_after_the_end_falls_due_when_the_clock_moves_on(history, tmp_path):
+    """Eight days on, every authorization still open at the end has expired (refunded,
+    never captured), whichever part of a split seed made it: the parts hand over what is
+    still due."""
+    directory, truth = history
+    copy = tmp_path / "copy"
+    shutil.copytree(directory, copy)
+    with sandbox.start(copy) as server:
+        http = requests.Session()
+        http.headers["Authorization"] = f"Bearer {server.api_key}"
+        moved = http.post(
+            server.url + "/_sandbox/clock/advance", data={"seconds": 8 * 86400}, timeout=60
+        )
+        assert moved.status_code == 200
+        client = stripe.StripeClient(server.api_key, base_addresses={"api": server.url})
+        expired = [client.v1.charges.retrieve(c) for c in truth["open_authorizations"]]
+    assert expired, "authorizations open at the end"
+    assert all(c.refunded and not c.captured for c in expired)
 
 
 def test_partial_captures_are_booked_as_stripe_books_them(history):
@@ -309,3 +331,26 @@ def test_the_command_line_seed_holds_the_seed_lock(tmp_path, monkeypatch):
     arguments = ["--months", "1", "--scale", "0.05", "--until", "2026-09-01"]
     assert main(["sandbox", "seed", "--data-dir", str(tmp_path), *arguments]) == 0
     assert held == [True]
+
+
+def test_a_split_seed_whose_second_part_dies_fails_whole(tmp_path, monkeypatch):
+    """If the second process dies (killed, out of memory), the seed stops with an error that
+    says so, keeps the mark that has the account seeded again, and leaves no files behind;
+    and a seed starting clears the files a killed seed left."""
+    store = Api(tmp_path, sandbox.DEFAULT_KEY).store("default")
+    left = store.path.parent / ".default.seed-left"
+    left.mkdir()
+    (left / "part.sqlite3").write_bytes(b"from a seed that was killed")
+    start = seed.SecondPart.__init__
+
+    def start_then_kill(self, seeder):
+        start(self, seeder)
+        assert not left.exists()
+        self.process.kill()
+
+    monkeypatch.setattr(seed.SecondPart, "__init__", start_then_kill)
+    with pytest.raises(RuntimeError, match=r"second part stopped \(exit code -9\)"):
+        seed.seed(store, until=UNTIL, months=2, seed=3, scale=0.3, parts=2)
+    assert list(store.path.parent.glob(".default.seed-*")) == []
+    with store.transaction(write=False):
+        assert store.setting(seed.SEEDING) is True

@@ -73,11 +73,14 @@ def run(
     rng=None,
     events_from: int | None = None,
     billing_rng=None,
+    ledger_here: bool = True,
 ) -> None:
     """Process every due instant up to `until`, in order (inside the caller's transaction).
     Events before `events_from` (default: 30 days before `until`) would be pruned, so they
     are not written at all. Subscriptions and invoices draw from `billing_rng` (default
-    `rng`), so a seed's subscription book leaves the rest of its history as it was."""
+    `rng`), so a seed's subscription book leaves the rest of its history as it was. A
+    seed's second part passes `ledger_here=False`: availability and payouts run where its
+    balance transactions are handed over to (see handoff)."""
     processed = _processed(store)
     while True:
         due = _next_due(store, processed)
@@ -87,7 +90,7 @@ def run(
         backend = Backend(store, now=due, rng=rng)
         billing = Backend(store, now=due, rng=billing_rng or rng)
         backend.keep_events_from = billing.keep_events_from = keep
-        _step(backend, processed, billing)
+        _step(backend, processed, billing, ledger_here)
         processed = max(processed, due)  # a report run is due at once, maybe before it
     store.set_setting("processed_until", max(until, processed))
     store.conn.execute(
@@ -117,12 +120,14 @@ def run_billing(store: AccountState, until: int, rng, events_from: int) -> None:
         handlers[row[1]](backend, row[2])
 
 
-def _step(backend: Backend, previous: int, billing: Backend) -> None:
+def _step(backend: Backend, previous: int, billing: Backend, ledger_here: bool) -> None:
     now = backend.now
-    if ledger.release_pending(backend, now) and backend.records_events():
+    if not ledger_here:
+        ledger.hand_over_pending(backend, now)
+    elif ledger.release_pending(backend, now) and backend.records_events():
         backend.emit("balance.available", ledger.balance(backend))
     schedule = backend.account["settings"]["payouts"]["schedule"]
-    if payouts.next_run(schedule, previous) == now:
+    if ledger_here and payouts.next_run(schedule, previous) == now:
         payouts.run_automatic(backend)
     due = backend.store.conn.execute(
         "SELECT object, id FROM objects INDEXED BY objects_due WHERE due <= ? ORDER BY due, seq",

@@ -28,14 +28,19 @@ import heapq
 import itertools
 import json
 import math
+import multiprocessing
+import queue
 import random
+import shutil
+import signal
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from workbench.sandbox import clock, state, subscription_book
+from workbench.sandbox import clock, handoff, state, subscription_book
 from workbench.sandbox.backend import Backend
 from workbench.sandbox.currencies import exponent
 from workbench.sandbox.exceptions import SandboxError
@@ -55,6 +60,10 @@ COMMIT_DAYS = 7
 # committed and this mark, which tells `ensure` to seed again.
 SEEDING = "seeding"
 ORDERS_PER_DAY = 40  # at scale 1, on a weekday
+# A seed this large or larger runs as two parts, one per core (see SecondPart); below it,
+# starting a process costs more than the second core saves.
+SPLIT_SCALE = 5.0
+FIRST_SHARE = 0.53  # of the shop's orders and customers; the second part has the book
 CUSTOMERS = 150  # at scale 1
 CURRENCIES = (("usd", 0.80), ("eur", 0.12), ("jpy", 0.08))
 MEDIAN = {"usd": 4500, "eur": 4000, "jpy": 5000}  # minor units
@@ -128,6 +137,26 @@ class History:
     partial_captures: list[dict] = field(default_factory=list)
     failed_payout_day: int | None = None
 
+    def absorb(self, other: History) -> None:
+        """Add a second part's history to this one."""
+        self.orders += other.orders
+        for kind, orders in other.planted.items():
+            self.planted[kind] += orders
+        self.counts.update(other.counts)
+        self.declines.update(other.declines)
+        self.expiring_cards += other.expiring_cards
+        self.without_default += other.without_default
+        self.partial_captures += other.partial_captures
+
+
+def _share(part: int, parts: int) -> float:
+    """The part of the shop's orders and customers that part `part` of `parts` seeds."""
+    return 1.0 if parts == 1 else (FIRST_SHARE, 1 - FIRST_SHARE)[part]
+
+
+def _customers(scale: float) -> int:
+    return max(8, round(CUSTOMERS * scale))
+
 
 def months_before(moment: int, months: int) -> int:
     """The same day-of-month and time, `months` calendar months earlier (clamped)."""
@@ -146,12 +175,29 @@ class Seeder:
         name: str,
         timezone: str,
         subscriptions: bool = True,
+        part: int = 0,
+        parts: int = 1,
     ):
         self.store = store
         self.until = until
         self.start = months_before(until, months)
-        self.rng = random.Random(seed)
-        self.scale = scale
+        self.part, self.parts = part, parts
+        self.rng = random.Random(seed if part == 0 else f"{seed}/{part}")
+        self.scale = scale * _share(part, parts)
+        self.first_customer = 0 if part == 0 else _customers(scale * _share(0, parts))
+        self.order_prefix = "ORD-" if parts == 1 else f"ORD-{'AB'[part]}"
+        self.arguments = {
+            "until": until,
+            "months": months,
+            "seed": seed,
+            "scale": scale,
+            "name": name,
+            "timezone": timezone,
+            "subscriptions": subscriptions,
+        }
+        self.second: SecondPart | None = None  # in the first of two parts
+        self.outbox = None  # in the second part: where its days go
+        self.inherited: dict = {}  # in the second part: the first part's account settings
         self.name = name
         self.timezone = account_model.check_timezone(timezone)  # before anything is replaced
         self.history = History()
@@ -174,7 +220,7 @@ class Seeder:
                 events_from=self.events_from,
                 later=self.later,
             )
-            if subscriptions
+            if subscriptions and part == parts - 1
             else None
         )
 
@@ -232,22 +278,64 @@ class Seeder:
         if self.book:
             self.book.open()
         billing_rng = self.book.rng if self.book else None
+        if self.part == 0:
+            self.plan_failed_payout(day)
+        if self.parts > 1 and self.part == 0:
+            self.second = SecondPart(self)
+        try:
+            # A week to a commit: a day's pages are often written again within the week (its
+            # index pages, balance transactions made available, charges captured).
+            for week in range(day, self.until, COMMIT_DAYS * DAY):
+                with self.store.transaction():
+                    for day in range(week, min(week + COMMIT_DAYS * DAY, self.until), DAY):
+                        self.run_day(day, billing_rng)
+                        self.hand_over(day)
+            with self.store.transaction():
+                clock.run(
+                    self.store,
+                    self.until,
+                    rng=self.rng,
+                    billing_rng=billing_rng,
+                    ledger_here=self.part == 0,
+                )
+                self.hand_over(self.until)
+                if self.second:
+                    self.history.absorb(self.second.finish())
+                if self.part == 0:
+                    self.mark_open_authorizations()
+        finally:
+            if self.second:
+                self.second.close()
+        return self.history
+
+    def subscriptions(self) -> tuple[dict | None, list[str]]:
+        """The subscription book's truth (None without one) and its subscribers whose trial
+        lapsed before they saved a card (customers without a default), wherever it ran."""
+        if self.second:
+            return self.second.subscriptions, self.second.cardless
+        if self.book is None:
+            return None, []
+        return self.book.truth(), [s.customer for s in self.book.subscribers if not s.card]
+
+    def plan_failed_payout(self, day: int) -> None:
+        """A payout to a bank account that refuses it, half-way through the history."""
         failing = day + (self.until - day) // DAY // 2 * DAY
         while time.gmtime(failing).tm_wday >= 5:  # a weekday, when a payout is made
             failing += DAY
         self.history.failed_payout_day = failing
         self.later(self.history.failed_payout_day - 3600, "bank", "000111111113")
         self.later(self.history.failed_payout_day + 3600, "bank", "000123456789")
-        # A week to a commit: a day's pages are often written again within the week (its
-        # index pages, balance transactions made available, charges captured).
-        for week in range(day, self.until, COMMIT_DAYS * DAY):
-            with self.store.transaction():
-                for day in range(week, min(week + COMMIT_DAYS * DAY, self.until), DAY):
-                    self.run_day(day, billing_rng)
-        with self.store.transaction():
-            clock.run(self.store, self.until, rng=self.rng, billing_rng=billing_rng)
-            self.mark_open_authorizations()
-        return self.history
+
+    def hand_over(self, day: int) -> None:
+        """Two parts meet at the end of each day: the second sends its changes, the first
+        writes them into the account before its next day's payouts."""
+        if self.second:
+            self.second.merge(day)
+        elif self.outbox is not None:
+            if not multiprocessing.parent_process().is_alive():
+                raise SystemExit("the seed's first part is gone")  # killed: stop too
+            handoff.send(self.store.conn, changes_path(self.store.path, day))
+            self.outbox.put(("day", day))
 
     def run_day(self, day: int, billing_rng) -> None:
         clock.run(
@@ -256,6 +344,7 @@ class Seeder:
             rng=self.rng,
             events_from=self.events_from,
             billing_rng=billing_rng,
+            ledger_here=self.part == 0,
         )
         self._backend = None
         self.plan_day(day)
@@ -274,11 +363,12 @@ class Seeder:
             store.set_setting("processed_until", self.start)
             store.set_setting("clock", {"offset": 0, "frozen": self.start})
             store.set_setting(SEEDING, True)  # until the whole history is in: see ensure
+            for setting, value in self.inherited.items():
+                store.set_setting(setting, value)
 
     def plan_customers(self) -> None:
-        count = max(8, round(CUSTOMERS * self.scale))
         span = max(DAY, (self.until - self.start) * 2 // 3)
-        for index in range(count):
+        for index in range(self.first_customer, self.first_customer + _customers(self.scale)):
             self.later(self.start + self.rng.randrange(span), "customer", index)
 
     def plan_day(self, day: int) -> None:
@@ -336,7 +426,7 @@ class Seeder:
         self.order_seq += 1
         currency = self.pick(CURRENCIES)
         order = Order(
-            f"ORD-{self.order_seq:06d}",
+            f"{self.order_prefix}{self.order_seq:06d}",
             moment - self.rng.randrange(5, 120),
             self.amount(currency),
             currency,
@@ -574,6 +664,92 @@ class Seeder:
         self.history.open_authorizations = [row[0] for row in rows]
 
 
+class SecondPart:
+    """A large seed's second part, in a process of its own so that the second core works
+    too: the same account seen from its own file, with its own generator, customers and
+    order series (ORD-B...), and the subscription book. At the end of each day it sends
+    what changed (handoff), and the first part writes that into the account before its next
+    day runs availability and payouts over both parts' balance transactions; so the same
+    arguments still give the same bytes."""
+
+    def __init__(self, seeder: Seeder):
+        store = seeder.store
+        prefix = f".{seeder.name}.seed-"
+        for left in store.path.parent.glob(f"{prefix}*"):  # by a seed that was killed
+            shutil.rmtree(left, ignore_errors=True)
+        self.folder = Path(tempfile.mkdtemp(prefix=prefix, dir=store.path.parent))
+        self.conn = store.conn
+        context = multiprocessing.get_context("spawn")  # no locks of the caller's threads
+        self.inbox = context.Queue()
+        inherited = {name: store.setting(name) for name in ("account", "bank_account")}
+        self.path = self.folder / "part.sqlite3"
+        self.process = context.Process(
+            target=_second_part,
+            args=(self.path, seeder.arguments, inherited, self.inbox),
+            daemon=True,
+        )
+        self.process.start()
+        self.subscriptions: dict | None = None
+        self.cardless: list[str] = []
+
+    def receive(self, kind: str) -> tuple:
+        while True:
+            try:
+                message = self.inbox.get(timeout=1)
+            except queue.Empty:
+                if not self.process.is_alive():
+                    raise RuntimeError(
+                        f"the seed's second part stopped (exit code {self.process.exitcode})"
+                    ) from None
+                continue
+            if message[0] == "failed":
+                raise RuntimeError(f"the seed's second part failed: {message[1]}")
+            if message[0] != kind:
+                raise RuntimeError(f"the seed's second part sent {message[0]!r}, not {kind!r}")
+            return message[1:]
+
+    def merge(self, day: int) -> None:
+        (sent,) = self.receive("day")
+        if sent != day:
+            raise RuntimeError(f"the seed's second part is at {sent}, the first at {day}")
+        handoff.receive(self.conn, changes_path(self.path, day))
+
+    def finish(self) -> History:
+        """The second part's last word: the due instants still ahead, and its history."""
+        dues, history, self.subscriptions, self.cardless = self.receive("done")
+        handoff.restore(self.conn, dues)
+        return history
+
+    def close(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.inbox.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def changes_path(path: Path, day: int) -> Path:
+    """Where the second part, its state at `path`, leaves the changes of `day`."""
+    return path.with_suffix(f".{day}.changes")
+
+
+def _second_part(path: Path, arguments: dict, inherited: dict, outbox) -> None:
+    """The second part of a seed, in its own process (see SecondPart)."""
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the first part, and it this
+        gc.disable()  # as for the first part: see _collector_off
+        store = AccountState(path)
+        store.conn.execute("PRAGMA journal_mode=OFF")  # a file of its own, thrown away after
+        seeder = Seeder(store, part=1, parts=2, **arguments)
+        seeder.inherited, seeder.outbox = inherited, outbox
+        handoff.watch(store.conn)
+        history = seeder.run()
+        outbox.put(("done", handoff.dues(store.conn), history, *seeder.subscriptions()))
+    except BaseException as error:  # the first part raises it, with this line
+        outbox.put(("failed", f"{type(error).__name__}: {error}"))
+        raise
+
+
 def major(amount: int, currency: str) -> str:
     return str(Decimal(amount).scaleb(-exponent(currency)))
 
@@ -702,10 +878,12 @@ def seed(
     files: Path | None = None,
     frozen: bool = True,
     subscriptions: bool = True,
+    parts: int | None = None,
 ) -> dict:
     """Replace the account's state with a seeded history; returns its ground truth. The
     merchant's orders export and the bank's statement are written into the folder `files`
-    (orders_path, statement_path)."""
+    (orders_path, statement_path). `parts`: 2 to seed in two processes (SecondPart), 1 in
+    one; by default 2 from SPLIT_SCALE up."""
     started = time.monotonic()
     seeder = Seeder(
         store,
@@ -716,6 +894,7 @@ def seed(
         name=name,
         timezone=timezone,
         subscriptions=subscriptions,
+        parts=parts or (2 if scale >= SPLIT_SCALE else 1),
     )
     history = seeder.run()
     with store.transaction():
@@ -737,6 +916,7 @@ def seed(
         "name": name,
         "seed": seed,
         "scale": scale,
+        "parts": seeder.parts,
         "timezone": timezone,
         "months": months,
         "start": seeder.start,
@@ -752,12 +932,10 @@ def seed(
         "partial_captures": history.partial_captures,
         "failed_payout_day": history.failed_payout_day,
     }
-    if seeder.book:
-        truth["subscriptions"] = seeder.book.truth()
-        # A subscriber whose trial lapses never saved a card: a customer without a default.
-        truth["customers_without_default"] = history.without_default + [
-            s.customer for s in seeder.book.subscribers if not s.card
-        ]
+    book, cardless = seeder.subscriptions()
+    if book is not None:
+        truth["subscriptions"] = book
+        truth["customers_without_default"] = history.without_default + cardless
     if files is not None:
         write_orders(history, orders_path(files, name))
         truth["bank"] = write_statement(store, statement_path(files, name), seed=seed, until=until)
