@@ -43,7 +43,8 @@ def main() -> None:
     transactions = objects["balance_transaction"]
     size = sum(p.stat().st_size for p in (directory / "sandbox").iterdir()) / 2**30
     print(
-        f"seeded {args.months} months at scale {args.scale}: {objects['charge']:,} charges, "
+        f"seeded {args.months} months at scale {args.scale} in {truth['parts']} process(es): "
+        f"{objects['charge']:,} charges, "
         f"{transactions:,} balance transactions, {sum(objects.values()):,} objects"
     )
     print(
