@@ -7,7 +7,9 @@ A change of `due` alone is not carried: the receiving side runs the clock for th
 only, so the second part's objects arrive with no due instant (the clock that moves them
 runs in their own process), and `dues` hands over the instants still ahead at the end. A
 pending balance transaction arrives due at its `available_on`: the receiving side's ledger
-makes it available, and pays it out (its `payout` is never carried).
+makes it available, and pays it out (its `payout` is never carried). With no ledger running
+on the sending side, a balance transaction is sent once, as written, and never overwrites
+what the receiving side's ledger did to it.
 """
 
 from __future__ import annotations
