@@ -5,11 +5,12 @@ The sending side watches its file with temporary triggers, so every way a model 
 insert, an update, a deleted stub, sandbox-only facts) is caught without the models knowing.
 A change of `due` alone is not carried: the receiving side runs the clock for the ledger
 only, so the second part's objects arrive with no due instant (the clock that moves them
-runs in their own process), and `dues` hands over the instants still ahead at the end. A
-pending balance transaction arrives due at its `available_on`: the receiving side's ledger
-makes it available, and pays it out (its `payout` is never carried). With no ledger running
-on the sending side, a balance transaction is sent once, as written, and never overwrites
-what the receiving side's ledger did to it.
+runs in their own process), and `dues` hands over the instants still ahead at the end.
+A balance transaction is the exception: it is sent the day it is written, due at its
+`available_on`, which comes at a midnight after that day; the receiving side's ledger makes
+it available and pays it out (its `payout` is never carried). With no ledger running on the
+sending side, it is sent once, as written, and never overwrites what that ledger did to it.
+Changed rows are noted by `seq`, so they are read back in the order they were made.
 """
 
 from __future__ import annotations
@@ -24,19 +25,19 @@ CARRIED = ("object", "created", *FILTERS, "private", "data")  # what an update c
 COLUMNS = ("id", *CARRIED[:-2], "payout", "due", *CARRIED[-2:])
 _PLACES = ", ".join("?" for _ in COLUMNS)
 _WATCH = f"""
-CREATE TEMP TABLE IF NOT EXISTS changed (id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TEMP TABLE IF NOT EXISTS changed (seq INTEGER PRIMARY KEY);
+CREATE TEMP TABLE IF NOT EXISTS deleted (id TEXT);
 CREATE TEMP TRIGGER IF NOT EXISTS changed_by_insert AFTER INSERT ON main.objects
-BEGIN INSERT OR IGNORE INTO changed VALUES (new.id); END;
+BEGIN INSERT OR IGNORE INTO changed VALUES (new.seq); END;
 CREATE TEMP TRIGGER IF NOT EXISTS changed_by_update AFTER UPDATE OF {", ".join(CARRIED)}
-ON main.objects BEGIN INSERT OR IGNORE INTO changed VALUES (new.id); END;
+ON main.objects BEGIN INSERT OR IGNORE INTO changed VALUES (new.seq); END;
 CREATE TEMP TRIGGER IF NOT EXISTS changed_by_delete AFTER DELETE ON main.objects
-BEGIN INSERT OR IGNORE INTO changed VALUES (old.id); END;
+BEGIN INSERT INTO deleted VALUES (old.id); END;
 """
 _CHANGED_ROWS = (
     f"SELECT {', '.join(COLUMNS[:-4])}, NULL, "
-    "CASE WHEN object = 'balance_transaction' AND status = 'pending' "
-    "THEN json_extract(data, '$.available_on') END, private, data "
-    "FROM objects WHERE id IN (SELECT id FROM temp.changed) ORDER BY seq"
+    "CASE WHEN object = 'balance_transaction' THEN due END, private, data "
+    "FROM temp.changed CROSS JOIN objects USING (seq) ORDER BY seq"
 )
 _UPSERT = (
     f"INSERT INTO objects ({', '.join(COLUMNS)}) VALUES ({_PLACES}) ON CONFLICT(id) DO UPDATE "
@@ -55,13 +56,9 @@ def collect(conn: sqlite3.Connection) -> Changes:
     """What changed since the last collect, read inside the writer's transaction: the rows
     as they stand now, oldest first, and the ids deleted."""
     rows = conn.execute(_CHANGED_ROWS).fetchall()
-    gone = [
-        row[0]
-        for row in conn.execute(
-            "SELECT id FROM temp.changed WHERE id NOT IN (SELECT id FROM main.objects)"
-        )
-    ]
+    gone = [row[0] for row in conn.execute("SELECT id FROM temp.deleted")]
     conn.execute("DELETE FROM temp.changed")
+    conn.execute("DELETE FROM temp.deleted")
     return rows, gone
 
 

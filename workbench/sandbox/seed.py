@@ -740,6 +740,8 @@ def _second_part(path: Path, arguments: dict, inherited: dict, outbox) -> None:
         gc.disable()  # as for the first part: see _collector_off
         store = AccountState(path)
         store.conn.execute("PRAGMA journal_mode=OFF")  # a file of its own, thrown away after
+        for index in ("objects_unpaid", "objects_balance", "objects_payout"):
+            store.conn.execute(f"DROP INDEX {index}")  # the ledger's: it runs in the first part
         seeder = Seeder(store, part=1, parts=2, **arguments)
         seeder.inherited, seeder.outbox = inherited, outbox
         handoff.watch(store.conn)
